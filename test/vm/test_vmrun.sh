@@ -51,7 +51,7 @@ expect 0 "--keep-kernel-driver leaves the NICs on e1000e" --keep-kernel-driver -
 [ "$(printf '%s\n' "$out" | grep -c 'drivers/e1000e$')" = 2 ]; tap $? "both drivers are e1000e" "$out"
 expect 124 "a hung guest command is killed at --timeout" --kernel iommufd --timeout 8 -- sleep 600
 grep_out "timeout" "the timeout is reported"
-expect 125 "a guest that never runs the command is reported" --kernel iommufd --append rdinit=/nonexistent -- /bin/true
+expect 125 "a guest whose init dies is reported" --kernel iommufd --timeout 60 --append rdinit=/bin/false -- /bin/true
 grep_out "did not run the command" "the failure is explained"
 expect 2 "an unknown option is refused" --frobnicate -- /bin/true
 

@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# A thin layer over meson/ninja and the VM test-bed. The two commands a new user needs:
+#   make demo    install what is missing, build, boot the test VM, run upci-probe on the emulated 82574L NICs
+#   make check   install what is missing, build, run every test (unit, unit under ASan+UBSan, VM)
+
+BUILD      := build
+ASAN_BUILD := build-asan
+MESON_OPTS := -Dwerror=true
+SANITIZE   := UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+
+.PHONY: all deps build asan check demo test-unit test-asan test-vm clean
+
+all: build
+
+deps:
+	@echo "== checking the Debian packages upci needs"
+	@scripts/install-deps
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) $(MESON_OPTS)
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) $(MESON_OPTS) -Db_sanitize=address,undefined -Db_lundef=false -Dvm_tests=false
+
+build: deps $(BUILD)/build.ninja
+	@echo "== building in $(BUILD)/"
+	ninja -C $(BUILD)
+
+asan: deps $(ASAN_BUILD)/build.ninja
+	@echo "== building with AddressSanitizer + UndefinedBehaviorSanitizer in $(ASAN_BUILD)/"
+	ninja -C $(ASAN_BUILD)
+
+test-unit: build
+	@echo "== unit tests"
+	meson test -C $(BUILD) --suite unit --logbase unit --print-errorlogs
+
+test-asan: asan
+	@echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+	$(SANITIZE) meson test -C $(ASAN_BUILD) --suite unit --logbase unit --print-errorlogs
+
+test-vm: build
+	@echo "== VM tests (QEMU q35 + intel-iommu, two emulated 82574L; Debian 6.1 and iommufd 6.12 kernels)"
+	meson test -C $(BUILD) --suite vm --logbase vm --print-errorlogs
+
+# Every phase runs even when an earlier one fails; the summary line decides the exit status.
+check: build asan
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory test-unit; \
+	$(MAKE) --no-print-directory test-asan; \
+	$(MAKE) --no-print-directory test-vm; \
+	echo "== summary (make check took $$(( $$(date +%s) - start )) s)"; \
+	scripts/test-summary unit=$(BUILD)/meson-logs/unit.json asan=$(ASAN_BUILD)/meson-logs/unit.json \
+		vm=$(BUILD)/meson-logs/vm.json
+
+demo: build
+	@echo "== booting the test VM and running upci-probe on both emulated 82574L NICs"
+	test/vm/vmrun -- $(BUILD)/tools/upci-probe 0000:00:02.0 0000:00:03.0
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
