@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * upci-probe — what the kernel says about PCI devices and their IOMMU groups (sysfs view).
+ * upci-probe — what the kernel says about PCI devices: sysfs (identity, driver, IOMMU group, reserved
+ * regions) and, for devices bound to vfio-pci, the VFIO view (backend, MSI isolation, regions, MSI-X,
+ * interrupts, valid IOVA ranges). Opening a device through VFIO resets it, as any VFIO user does.
  *
  * usage: upci-probe [--json] [--root DIR] [BDF...]
  * With no BDF, every PCI device. Exit status: 0 ok, 1 the system could not be read, 2 bad input
@@ -13,10 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/vfio.h>
+
+#include "upci/io.h"
 #include "upci/kernel.h"
+#include "upci/log.h"
 #include "upci/pci.h"
+#include "upci/vfio.h"
 
 #define MAX_RESV 32
+#define MAX_RANGES 32
 
 enum { EXIT_BAD_INPUT = 2 };
 
@@ -26,14 +34,23 @@ struct dev_report {
 	int n_members;
 	struct upci_resv_region resv[MAX_RESV];
 	int n_resv;
+	struct upci_dev *dev;          /* open through VFIO when bound to vfio-pci */
+	int vfio_error;                /* negative errno when the VFIO open failed */
+	struct upci_iova_range ranges[MAX_RANGES];
+	int n_ranges;
 };
+
+static enum upci_backend backend = UPCI_BACKEND_AUTO;
+static int no_vfio;
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: upci-probe [--json] [--root DIR] [BDF...]\n"
-		   "  BDF         a PCI address, 0000:00:02.0 or 00:02.0; none: every PCI device\n"
-		   "  --json      machine-readable output\n"
-		   "  --root DIR  read sysfs below DIR (a saved copy of another machine's /sys tree)\n");
+	fprintf(f, "usage: upci-probe [--json] [--backend auto|type1|iommufd] [--no-vfio] [--root DIR] [BDF...]\n"
+		   "  BDF          a PCI address, 0000:00:02.0 or 00:02.0; none: every PCI device\n"
+		   "  --json       machine-readable output\n"
+		   "  --backend B  how to open vfio-pci devices (default: auto, or $UPCI_BACKEND)\n"
+		   "  --no-vfio    sysfs only: do not open vfio-pci devices (opening resets them)\n"
+		   "  --root DIR   read sysfs below DIR (a saved copy of another machine's /sys tree; implies --no-vfio)\n");
 }
 
 /* Fill @r for @addr. Return: 0, or the exit status to end with (an error line is printed). */
@@ -61,7 +78,78 @@ static int collect(const struct upci_pci_addr *addr, struct dev_report *r)
 	if (rc < 0)
 		return EXIT_FAILURE;
 	r->n_resv = rc;
+	if (no_vfio || strncmp(r->info.driver, "vfio", 4))
+		return 0;
+	{
+		struct upci_dev_opts opts = { .backend = backend };
+
+		r->vfio_error = upci_dev_open(r->info.name, &opts, &r->dev);
+		if (!r->vfio_error)
+			r->n_ranges = upci_iommu_iova_ranges(upci_dev_iommu(r->dev), r->ranges, MAX_RANGES);
+	}
 	return 0;
+}
+
+static const char *const irq_names[] = { "intx", "msi", "msix", "err", "req" };
+
+static void region_flags(const struct upci_region *g, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s%s", g->flags & VFIO_REGION_INFO_FLAG_READ ? "r" : "-",
+		 g->flags & VFIO_REGION_INFO_FLAG_WRITE ? "w" : "-", g->flags & VFIO_REGION_INFO_FLAG_MMAP ? "m" : "-",
+		 g->flags & VFIO_REGION_INFO_FLAG_CAPS ? "c" : "-");
+}
+
+static bool region_mapped_whole(struct upci_dev *dev, unsigned i)
+{
+	const struct upci_bar *bar = upci_dev_bar(dev, i);
+
+	return bar && bar->size && upci_bar_is_mapped(bar, 0, bar->size);
+}
+
+static void print_vfio_text(const struct dev_report *r)
+{
+	struct upci_dev *dev = r->dev;
+	const struct upci_msix_layout *m;
+	const char *why;
+	bool iso;
+
+	if (r->vfio_error) {
+		printf("  VFIO: cannot open: %s\n", strerror(-r->vfio_error));
+		return;
+	}
+	if (!dev)
+		return;
+	iso = upci_dev_msi_isolated(dev, &why);
+	printf("  VFIO backend %s; MSI isolation: %s (%s)\n", upci_backend_name(upci_dev_backend(dev)), iso ? "yes" : "no", why);
+	for (unsigned i = 0; i < upci_dev_region_count(dev); i++) {
+		const struct upci_region *g = upci_dev_region(dev, i);
+		char fl[8];
+
+		if (!g->size)
+			continue;
+		region_flags(g, fl, sizeof(fl));
+		printf("  region %u: size 0x%llx flags %s%s%s", i, (unsigned long long)g->size, fl,
+		       g->msix_mappable ? " msix-mappable" : "", region_mapped_whole(dev, i) ? " mapped-whole" : "");
+		for (uint32_t s = 0; s < g->n_sparse; s++)
+			printf(" sparse[0x%llx+0x%llx]", (unsigned long long)g->sparse[s].offset,
+			       (unsigned long long)g->sparse[s].size);
+		printf("\n");
+	}
+	m = upci_dev_msix(dev);
+	if (m->present)
+		printf("  MSI-X: %u vectors, table BAR %u + 0x%x, PBA BAR %u + 0x%x; table %s\n", m->vectors, m->table_bar,
+		       m->table_offset, m->pba_bar, m->pba_offset, m->why);
+	for (unsigned i = 0; i < 5; i++) {
+		struct upci_irq_info irq;
+
+		if (upci_dev_irq_info(dev, i, &irq) == 0 && irq.count)
+			printf("  irq %s: %u%s\n", irq_names[i], irq.count,
+			       i == VFIO_PCI_MSIX_IRQ_INDEX ? (irq.flags & VFIO_IRQ_INFO_NORESIZE ? " (fixed set: NORESIZE)"
+												 : " (can grow: no NORESIZE)") : "");
+	}
+	for (int k = 0; k < r->n_ranges; k++)
+		printf("  valid IOVA 0x%016llx - 0x%016llx\n", (unsigned long long)r->ranges[k].start,
+		       (unsigned long long)r->ranges[k].last);
 }
 
 static const char *driver_or_none(const char *drv)
@@ -86,6 +174,7 @@ static void print_text(const struct dev_report *r)
 	for (int k = 0; k < r->n_resv; k++)
 		printf("    %-16s 0x%016llx - 0x%016llx\n", upci_resv_type_name(r->resv[k].type),
 		       (unsigned long long)r->resv[k].start, (unsigned long long)r->resv[k].end);
+	print_vfio_text(r);
 }
 
 static json_object *json_hex(uint64_t v, int digits)
@@ -94,6 +183,92 @@ static json_object *json_hex(uint64_t v, int digits)
 
 	snprintf(buf, sizeof(buf), "0x%0*llx", digits, (unsigned long long)v);
 	return json_object_new_string(buf);
+}
+
+static json_object *json_regions(struct upci_dev *dev)
+{
+	json_object *arr = json_object_new_array();
+
+	for (unsigned i = 0; i < upci_dev_region_count(dev); i++) {
+		const struct upci_region *g = upci_dev_region(dev, i);
+		json_object *o = json_object_new_object(), *sp = json_object_new_array();
+		char fl[8];
+
+		region_flags(g, fl, sizeof(fl));
+		json_object_object_add(o, "index", json_object_new_int((int)i));
+		json_object_object_add(o, "size", json_hex(g->size, 1));
+		json_object_object_add(o, "flags", json_object_new_string(fl));
+		json_object_object_add(o, "msix_mappable", json_object_new_boolean(g->msix_mappable));
+		json_object_object_add(o, "mapped_whole", json_object_new_boolean(region_mapped_whole(dev, i)));
+		for (uint32_t s = 0; s < g->n_sparse; s++) {
+			json_object *a = json_object_new_object();
+
+			json_object_object_add(a, "offset", json_hex(g->sparse[s].offset, 1));
+			json_object_object_add(a, "size", json_hex(g->sparse[s].size, 1));
+			json_object_array_add(sp, a);
+		}
+		json_object_object_add(o, "sparse", sp);
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static json_object *json_msix(struct upci_dev *dev)
+{
+	const struct upci_msix_layout *m = upci_dev_msix(dev);
+	struct upci_irq_info irq = { 0 };
+	json_object *o = json_object_new_object();
+
+	upci_dev_irq_info(dev, VFIO_PCI_MSIX_IRQ_INDEX, &irq);
+	json_object_object_add(o, "present", json_object_new_boolean(m->present));
+	json_object_object_add(o, "vectors", json_object_new_int(m->vectors));
+	json_object_object_add(o, "table_bar", json_object_new_int(m->table_bar));
+	json_object_object_add(o, "table_offset", json_hex(m->table_offset, 1));
+	json_object_object_add(o, "pba_bar", json_object_new_int(m->pba_bar));
+	json_object_object_add(o, "pba_offset", json_hex(m->pba_offset, 1));
+	json_object_object_add(o, "table_mapped", json_object_new_boolean(m->table_mapped));
+	json_object_object_add(o, "table_mapped_why", json_object_new_string(m->why));
+	json_object_object_add(o, "can_grow", json_object_new_boolean(irq.count && !(irq.flags & VFIO_IRQ_INFO_NORESIZE)));
+	return o;
+}
+
+static void json_vfio(json_object *o, const struct dev_report *r)
+{
+	struct upci_dev *dev = r->dev;
+	json_object *irqs, *ranges;
+	const char *why;
+
+	if (r->vfio_error) {
+		json_object_object_add(o, "vfio_error", json_object_new_string(strerror(-r->vfio_error)));
+		return;
+	}
+	json_object_object_add(o, "backend", json_object_new_string(upci_backend_name(upci_dev_backend(dev))));
+	json_object_object_add(o, "isolated", json_object_new_boolean(upci_dev_msi_isolated(dev, &why)));
+	json_object_object_add(o, "isolation_reason", json_object_new_string(why));
+	json_object_object_add(o, "regions", json_regions(dev));
+	json_object_object_add(o, "msix", json_msix(dev));
+	irqs = json_object_new_object();
+	for (unsigned i = 0; i < 5; i++) {
+		struct upci_irq_info irq;
+
+		if (upci_dev_irq_info(dev, i, &irq) == 0) {
+			json_object *io = json_object_new_object();
+
+			json_object_object_add(io, "count", json_object_new_int((int)irq.count));
+			json_object_object_add(io, "flags", json_hex(irq.flags, 1));
+			json_object_object_add(irqs, irq_names[i], io);
+		}
+	}
+	json_object_object_add(o, "irqs", irqs);
+	ranges = json_object_new_array();
+	for (int k = 0; k < r->n_ranges; k++) {
+		json_object *ro = json_object_new_object();
+
+		json_object_object_add(ro, "start", json_hex(r->ranges[k].start, 16));
+		json_object_object_add(ro, "last", json_hex(r->ranges[k].last, 16));
+		json_object_array_add(ranges, ro);
+	}
+	json_object_object_add(o, "iova_ranges", ranges);
 }
 
 static json_object *json_report(const struct dev_report *r)
@@ -128,6 +303,8 @@ static json_object *json_report(const struct dev_report *r)
 		json_object_array_add(resv, ro);
 	}
 	json_object_object_add(o, "reserved_regions", resv);
+	if (r->dev || r->vfio_error)
+		json_vfio(o, r);
 	return o;
 }
 
@@ -174,6 +351,8 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "root", required_argument, NULL, 'r' },
+		{ "backend", required_argument, NULL, 'b' },
+		{ "no-vfio", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -182,11 +361,21 @@ int main(int argc, char **argv)
 	json_object *jdevs = NULL;
 	int json = 0, n, c, status = 0;
 
-	while ((c = getopt_long(argc, argv, "jr:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jr:b:nh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'b':
+			if (upci_backend_parse(optarg, &backend)) {
+				fprintf(stderr, "upci-probe: --backend takes auto, type1 or iommufd\n");
+				return EXIT_BAD_INPUT;
+			}
+			break;
+		case 'n':
+			no_vfio = 1;
+			break;
 		case 'r':
 			rooted.root = optarg;
 			upci_kernel_install(&rooted);
+			no_vfio = 1;
 			break;
 		case 'j':
 			json = 1;
@@ -216,6 +405,9 @@ int main(int argc, char **argv)
 			else
 				print_text(&r);
 		}
+		if (!status && r.vfio_error)
+			status = EXIT_FAILURE; /* reported in the output; the run as a whole failed */
+		upci_dev_close(r.dev);
 		free(r.members);
 	}
 	if (json && !status) {

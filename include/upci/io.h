@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * upci/io.h — BAR register access that never faults.
+ *
+ * A BAR is mapped in pieces (the whole BAR when nothing must stay out). An access inside a mapped piece is
+ * a plain load/store with the device-memory barriers of the architecture; any other access (the MSI-X
+ * table's pages when they are not mappable, a BAR the kernel does not let us mmap, an I/O BAR) goes
+ * through pread/pwrite on the region. Accesses outside the BAR are refused: reads return all-ones.
+ */
+#ifndef UPCI_IO_H
+#define UPCI_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "upci/vfio.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define UPCI_BAR_MAX_PIECES 8
+
+/** struct upci_bar - one BAR as mapped by upci_dev_open(); read-only for callers. */
+struct upci_bar {
+	volatile uint8_t *base;   /* start of the BAR's reservation; NULL when nothing is mapped */
+	uint64_t size;            /* region size; 0 for an absent BAR */
+	uint32_t n_pieces;        /* mapped [lo, hi) byte ranges, relative to the BAR */
+	uint64_t lo[UPCI_BAR_MAX_PIECES], hi[UPCI_BAR_MAX_PIECES];
+	struct upci_dev *dev;
+	uint8_t index;
+};
+
+/** upci_dev_bar() - BAR @index (0..5), or NULL when out of range. The pointer lives as long as @dev. */
+const struct upci_bar *upci_dev_bar(const struct upci_dev *dev, unsigned index);
+
+/** upci_bar_is_mapped() - whether [@off, @off + @len) lies inside one mapped piece. */
+static inline bool upci_bar_is_mapped(const struct upci_bar *bar, uint64_t off, uint64_t len)
+{
+	for (uint32_t i = 0; i < bar->n_pieces; i++)
+		if (off >= bar->lo[i] && len <= bar->hi[i] - off && off < bar->hi[i])
+			return true;
+	return false;
+}
+
+/* Device-memory ordering: on arm64 loads/stores to device memory need dmb to order with normal memory
+ * (descriptor rings); on x86 the hardware orders uncached MMIO and a compiler barrier suffices. */
+#if defined(__aarch64__)
+#define upci_io_rmb() __asm__ __volatile__("dmb oshld" ::: "memory")
+#define upci_io_wmb() __asm__ __volatile__("dmb oshst" ::: "memory")
+#else
+#define upci_io_rmb() __asm__ __volatile__("" ::: "memory")
+#define upci_io_wmb() __asm__ __volatile__("" ::: "memory")
+#endif
+
+/**
+ * upci_bar_read_slow() / upci_bar_write_slow() - the trapped path: pread/pwrite on the region fd.
+ * @width: 1, 2, 4 or 8. Reads outside the BAR or after removal give all-ones; writes there are dropped.
+ * Each failure logs one line.
+ */
+uint64_t upci_bar_read_slow(const struct upci_bar *bar, uint64_t off, unsigned width);
+void upci_bar_write_slow(const struct upci_bar *bar, uint64_t off, uint64_t val, unsigned width);
+
+static inline uint32_t upci_bar_read32(const struct upci_bar *bar, uint64_t off)
+{
+	if (upci_bar_is_mapped(bar, off, 4) && !(off & 3)) {
+		uint32_t v = *(volatile uint32_t *)(bar->base + off);
+
+		upci_io_rmb();
+		return v;
+	}
+	return (uint32_t)upci_bar_read_slow(bar, off, 4);
+}
+
+static inline void upci_bar_write32(const struct upci_bar *bar, uint64_t off, uint32_t val)
+{
+	if (upci_bar_is_mapped(bar, off, 4) && !(off & 3)) {
+		upci_io_wmb();
+		*(volatile uint32_t *)(bar->base + off) = val;
+		return;
+	}
+	upci_bar_write_slow(bar, off, val, 4);
+}
+
+static inline uint64_t upci_bar_read64(const struct upci_bar *bar, uint64_t off)
+{
+	if (upci_bar_is_mapped(bar, off, 8) && !(off & 7)) {
+		uint64_t v = *(volatile uint64_t *)(bar->base + off);
+
+		upci_io_rmb();
+		return v;
+	}
+	return upci_bar_read_slow(bar, off, 8);
+}
+
+static inline void upci_bar_write64(const struct upci_bar *bar, uint64_t off, uint64_t val)
+{
+	if (upci_bar_is_mapped(bar, off, 8) && !(off & 7)) {
+		upci_io_wmb();
+		*(volatile uint64_t *)(bar->base + off) = val;
+		return;
+	}
+	upci_bar_write_slow(bar, off, val, 8);
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Opening a device through VFIO: the sequence, its undo, reset, and the REQ/ERR events. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "upci/kernel.h"
+#include "upci/log.h"
+#include "vfio_internal.h"
+
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+
+const char *upci_dev_name(const struct upci_dev *dev)
+{
+	return dev->name;
+}
+
+enum upci_backend upci_dev_backend(const struct upci_dev *dev)
+{
+	return dev->iommu ? dev->iommu->backend : UPCI_BACKEND_AUTO;
+}
+
+struct upci_iommu *upci_dev_iommu(const struct upci_dev *dev)
+{
+	return dev->iommu;
+}
+
+int upci_dev_iommu_group(const struct upci_dev *dev)
+{
+	return dev->group;
+}
+
+bool upci_dev_msi_isolated(const struct upci_dev *dev, const char **reason)
+{
+	if (reason)
+		*reason = dev->isolation_reason;
+	return dev->isolated;
+}
+
+bool upci_dev_removed(const struct upci_dev *dev)
+{
+	return dev->removed;
+}
+
+const struct upci_msix_layout *upci_dev_msix(const struct upci_dev *dev)
+{
+	return &dev->msix;
+}
+
+int upci_dev_irq_info(const struct upci_dev *dev, unsigned index, struct upci_irq_info *out)
+{
+	if (index >= dev->n_irqs)
+		return -EINVAL;
+	*out = dev->irqs[index];
+	return 0;
+}
+
+int upci_dev_event_fd(const struct upci_dev *dev)
+{
+	return dev->epoll_fd;
+}
+
+static int read_device_info(struct upci_dev *dev)
+{
+	const struct upci_kernel_ops *k = upci_kernel();
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+
+	if (k->ioctl(dev->fd, VFIO_DEVICE_GET_INFO, &info))
+		return -errno;
+	if (!(info.flags & VFIO_DEVICE_FLAGS_PCI) || info.num_regions <= VFIO_PCI_CONFIG_REGION_INDEX) {
+		upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s: VFIO does not present it as a PCI device (flags 0x%x, %u regions)",
+			 dev->name, info.flags, info.num_regions);
+		return -ENODEV;
+	}
+	dev->dev_flags = info.flags;
+	dev->n_regions = info.num_regions > 64 ? 64 : info.num_regions;
+	dev->n_irqs = info.num_irqs > VFIO_PCI_NUM_IRQS ? VFIO_PCI_NUM_IRQS : info.num_irqs;
+	for (unsigned i = 0; i < dev->n_irqs; i++) {
+		struct vfio_irq_info irq = { .argsz = sizeof(irq), .index = i };
+
+		if (k->ioctl(dev->fd, VFIO_DEVICE_GET_IRQ_INFO, &irq))
+			return -errno;
+		dev->irqs[i].count = irq.count;
+		dev->irqs[i].flags = irq.flags;
+	}
+	return 0;
+}
+
+/* Route IRQ index @index (REQ or ERR) to a new eventfd watched by the device's epoll fd. */
+static int wire_event_irq(struct upci_dev *dev, unsigned index, int *efd)
+{
+	const struct upci_kernel_ops *k = upci_kernel();
+	struct {
+		struct vfio_irq_set set;
+		int32_t fd;
+	} req = { .set = { .argsz = sizeof(req), .index = index, .start = 0, .count = 1,
+			   .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER } };
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = index };
+	int fd;
+
+	if (index >= dev->n_irqs || dev->irqs[index].count < 1 || !(dev->irqs[index].flags & VFIO_IRQ_INFO_EVENTFD))
+		return 0; /* the device has no such interrupt: nothing to wire */
+	fd = k->eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	req.fd = fd;
+	if (k->ioctl(dev->fd, VFIO_DEVICE_SET_IRQS, &req) || epoll_ctl(dev->epoll_fd, EPOLL_CTL_ADD, fd, &ev)) {
+		int rc = -errno;
+
+		k->close(fd);
+		return rc;
+	}
+	*efd = fd;
+	return 0;
+}
+
+static int setup_events(struct upci_dev *dev)
+{
+	int rc;
+
+	dev->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (dev->epoll_fd < 0)
+		return -errno;
+	rc = wire_event_irq(dev, VFIO_PCI_REQ_IRQ_INDEX, &dev->req_fd);
+	if (!rc)
+		rc = wire_event_irq(dev, VFIO_PCI_ERR_IRQ_INDEX, &dev->err_fd);
+	if (rc)
+		upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s: cannot wire the REQ/ERR interrupts: %s", dev->name, strerror(-rc));
+	return rc;
+}
+
+static void unwire_event_irq(struct upci_dev *dev, unsigned index, int *efd)
+{
+	struct vfio_irq_set off = { .argsz = sizeof(off), .index = index,
+				    .flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER };
+
+	if (*efd < 0)
+		return;
+	if (dev->fd >= 0)
+		upci_kernel()->ioctl(dev->fd, VFIO_DEVICE_SET_IRQS, &off);
+	upci_kernel()->close(*efd);
+	*efd = -1;
+}
+
+/* Give the device back to the kernel: interrupts off, BAR pointers neutered, device fd closed. */
+static void release_device(struct upci_dev *dev)
+{
+	unwire_event_irq(dev, VFIO_PCI_REQ_IRQ_INDEX, &dev->req_fd);
+	unwire_event_irq(dev, VFIO_PCI_ERR_IRQ_INDEX, &dev->err_fd);
+	dev_neuter_bars(dev);
+	if (dev->iommu)
+		iommu_detach_device(dev->iommu, dev);
+	dev->removed = true;
+}
+
+static void dev_free(struct upci_dev *dev)
+{
+	if (!dev->removed) {
+		unwire_event_irq(dev, VFIO_PCI_REQ_IRQ_INDEX, &dev->req_fd);
+		unwire_event_irq(dev, VFIO_PCI_ERR_IRQ_INDEX, &dev->err_fd);
+	}
+	dev_unmap_bars(dev);
+	if (dev->iommu)
+		iommu_detach_device(dev->iommu, dev);
+	if (dev->epoll_fd >= 0)
+		close(dev->epoll_fd);
+	free(dev->regions);
+	free(dev);
+}
+
+static int open_locked(const char *spec, const struct upci_dev_opts *opts, struct upci_dev *dev)
+{
+	struct upci_pci_info info;
+	struct upci_iommu *iommu = opts->iommu;
+	enum upci_backend backend;
+	int rc = upci_dev_resolve(spec, &dev->addr);
+
+	if (rc)
+		return rc;
+	upci_pci_addr_format(&dev->addr, dev->name, sizeof(dev->name));
+	rc = upci_pci_info_read(&dev->addr, &info);
+	if (rc == -ENODEV)
+		upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s: no such PCI device", dev->name);
+	if (rc)
+		return rc;
+	if (info.iommu_group < 0) {
+		upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s: no IOMMU group: the IOMMU is off (boot with intel_iommu=on or "
+			 "amd_iommu=on, enable VT-d/AMD-Vi in firmware)", dev->name);
+		return -ENODEV;
+	}
+	if (strncmp(info.driver, "vfio", 4)) {
+		upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s: bound to %s, not vfio-pci; as root: echo %s > "
+			 "/sys/bus/pci/devices/%s/driver/unbind; echo vfio-pci > /sys/bus/pci/devices/%s/driver_override; "
+			 "echo %s > /sys/bus/pci/drivers_probe", dev->name, info.driver[0] ? info.driver : "no driver",
+			 dev->name, dev->name, dev->name, dev->name);
+		return -EACCES;
+	}
+	dev->group = info.iommu_group;
+	rc = group_check_viable(dev->group, dev->name);
+	if (rc)
+		return rc;
+	if (iommu) {
+		backend = iommu->backend;
+		iommu->refs++; /* balanced by the put below; attach takes its own reference */
+	} else {
+		rc = iommu_select_backend(opts->backend, dev->name, &backend);
+		if (!rc)
+			rc = iommu_get_default(backend, &iommu);
+		if (rc)
+			return rc;
+	}
+	rc = iommu_attach_device(iommu, dev);
+	upci_iommu_put(iommu);
+	if (rc)
+		return rc;
+	iommu_judge_isolation(dev);
+	rc = read_device_info(dev);
+	if (!rc)
+		rc = dev_read_regions(dev);
+	if (!rc)
+		rc = dev_read_msix_layout(dev);
+	if (!rc)
+		rc = dev_map_bars(dev);
+	if (!rc)
+		rc = setup_events(dev);
+	return rc;
+}
+
+int upci_dev_open(const char *spec, const struct upci_dev_opts *opts, struct upci_dev **out)
+{
+	static const struct upci_dev_opts defaults;
+	struct upci_dev *dev;
+	int rc;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!opts)
+		opts = &defaults;
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return -ENOMEM;
+	dev->fd = dev->req_fd = dev->err_fd = dev->epoll_fd = -1;
+	dev->on_event = opts->on_event;
+	dev->event_arg = opts->event_arg;
+	pthread_mutex_lock(&open_lock);
+	rc = open_locked(spec, opts, dev);
+	if (rc)
+		dev_free(dev);
+	pthread_mutex_unlock(&open_lock);
+	if (!rc)
+		*out = dev;
+	return rc;
+}
+
+void upci_dev_close(struct upci_dev *dev)
+{
+	if (!dev)
+		return;
+	pthread_mutex_lock(&open_lock);
+	dev_free(dev);
+	pthread_mutex_unlock(&open_lock);
+}
+
+int upci_dev_reset(struct upci_dev *dev)
+{
+	int rc;
+
+	if (dev->removed)
+		return -ENODEV;
+	if (!(dev->dev_flags & VFIO_DEVICE_FLAGS_RESET)) {
+		upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s: the kernel offers no reset for this device", dev->name);
+		return -ENOTTY;
+	}
+	rc = upci_kernel()->ioctl(dev->fd, VFIO_DEVICE_RESET, NULL) ? -errno : 0;
+	if (rc)
+		upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s: VFIO_DEVICE_RESET failed: %s", dev->name, strerror(-rc));
+	return rc;
+}
+
+/* Consume an eventfd's counter; true when it had fired. */
+static bool drain(int fd)
+{
+	uint64_t count;
+
+	return fd >= 0 && upci_kernel()->read(fd, &count, sizeof(count)) == (ssize_t)sizeof(count) && count > 0;
+}
+
+int upci_dev_process_events(struct upci_dev *dev)
+{
+	int handled = 0;
+
+	if (drain(dev->err_fd)) {
+		handled++;
+		upci_log(UPCI_LOG_WARN, LOG_VFIO, "%s: the kernel reported a PCIe error (AER) on the device", dev->name);
+		if (dev->on_event)
+			dev->on_event(dev, UPCI_DEV_EVENT_ERROR, dev->event_arg);
+	}
+	if (!dev->removed && drain(dev->req_fd)) {
+		handled++;
+		upci_log(UPCI_LOG_WARN, LOG_VFIO, "%s: the kernel asks for the device back (unbind or unplug): releasing it",
+			 dev->name);
+		if (dev->on_event)
+			dev->on_event(dev, UPCI_DEV_EVENT_REMOVE, dev->event_arg);
+		pthread_mutex_lock(&open_lock);
+		release_device(dev);
+		pthread_mutex_unlock(&open_lock);
+	}
+	return handled;
+}
+
+int upci_dev_wait_events(struct upci_dev *dev, int timeout_ms)
+{
+	struct pollfd p = { .fd = dev->epoll_fd, .events = POLLIN };
+	int n;
+
+	if (dev->epoll_fd < 0)
+		return -EBADF;
+	do
+		n = poll(&p, 1, timeout_ms);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return n ? upci_dev_process_events(dev) : 0;
+}

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Device strings: BDF, vendor:device[#n], or the SR-IOV device plugin's PCIDEVICE_* environment. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/sysfs_io.h"
+#include "upci/log.h"
+#include "vfio_internal.h"
+
+extern char **environ;
+
+/* "vvvv:dddd" or "vvvv:dddd#n". Return: 0, -EINVAL when @spec is not of that form. */
+static int parse_id_spec(const char *spec, uint16_t *vendor, uint16_t *device, unsigned *nth)
+{
+	uint64_t v, d, n = 0;
+	const char *hash = strchr(spec, '#');
+	size_t idlen = hash ? (size_t)(hash - spec) : strlen(spec);
+
+	if (idlen != 9 || spec[4] != ':' || upci_parse_u64(spec, 4, 16, &v) || upci_parse_u64(spec + 5, 4, 16, &d))
+		return -EINVAL;
+	if (hash && (upci_parse_u64(hash + 1, strlen(hash + 1), 10, &n) || n > 4096))
+		return -EINVAL;
+	*vendor = (uint16_t)v;
+	*device = (uint16_t)d;
+	*nth = (unsigned)n;
+	return 0;
+}
+
+static int resolve_by_id(const char *spec, uint16_t vendor, uint16_t device, unsigned nth,
+			 struct upci_pci_addr *out)
+{
+	struct upci_pci_addr *all = NULL;
+	unsigned seen = 0;
+	int n = upci_pci_list(&all), rc = -ENODEV;
+
+	for (int i = 0; i < n; i++) {
+		struct upci_pci_info info;
+
+		if (upci_pci_info_read(&all[i], &info) || info.vendor != vendor || info.device != device)
+			continue;
+		if (seen++ == nth) {
+			*out = all[i];
+			rc = 0;
+			break;
+		}
+	}
+	free(all);
+	if (n < 0)
+		return n;
+	if (rc)
+		upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s: no such device (%u device(s) %04x:%04x present; '#n' counts from 0)",
+			 spec, seen, vendor, device);
+	return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The first BDF of the first PCIDEVICE_* variable, variables taken in name order. */
+static int resolve_from_env(struct upci_pci_addr *out)
+{
+	const char *vars[64];
+	size_t n = 0;
+
+	for (char **e = environ; e && *e && n < 64; e++)
+		if (!strncmp(*e, "PCIDEVICE_", 10) && strchr(*e, '='))
+			vars[n++] = *e;
+	if (n == 0) {
+		upci_log(UPCI_LOG_ERR, LOG_VFIO, "no device given and no PCIDEVICE_<RESOURCE>=<bdf> variable in the "
+			 "environment: name a device (0000:00:02.0 or 8086:10d3)");
+		return -ENODEV;
+	}
+	qsort(vars, n, sizeof(vars[0]), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		const char *val = strchr(vars[i], '=') + 1;
+		char first[32];
+		size_t len = strcspn(val, ",");
+
+		if (len == 0 || len >= sizeof(first))
+			continue;
+		memcpy(first, val, len);
+		first[len] = '\0';
+		if (upci_pci_addr_parse(first, out) == 0)
+			return 0;
+		upci_log(UPCI_LOG_ERR, LOG_VFIO, "%.*s: '%s' is not a PCI address",
+			 (int)(strchr(vars[i], '=') - vars[i]), vars[i], first);
+		return -EINVAL;
+	}
+	upci_log(UPCI_LOG_ERR, LOG_VFIO, "the PCIDEVICE_* environment variables name no device");
+	return -ENODEV;
+}
+
+int upci_dev_resolve(const char *spec, struct upci_pci_addr *out)
+{
+	uint16_t vendor, device;
+	unsigned nth;
+
+	if (!out)
+		return -EINVAL;
+	if (!spec || !*spec)
+		return resolve_from_env(out);
+	if (upci_pci_addr_parse(spec, out) == 0)
+		return 0;
+	if (parse_id_spec(spec, &vendor, &device, &nth) == 0)
+		return resolve_by_id(spec, vendor, device, nth, out);
+	upci_log(UPCI_LOG_ERR, LOG_VFIO, "'%s' is not a device: use 0000:00:02.0, 00:02.0 or 8086:10d3[#n]", spec);
+	return -EINVAL;
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Internal state of lib/vfio_bus: the IOMMU context (container or IOAS) and an open device. */
+#ifndef UPCI_VFIO_INTERNAL_H
+#define UPCI_VFIO_INTERNAL_H
+
+#include <linux/vfio.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "upci/io.h"
+#include "upci/pci.h"
+#include "upci/vfio.h"
+
+#define LOG_VFIO "vfio_bus"
+
+struct iommu_group_ref {
+	int number;
+	int fd;      /* /dev/vfio/N (type1 only) */
+	int refs;
+};
+
+struct upci_iommu {
+	enum upci_backend backend;
+	int refs;              /* devices attached + explicit holders */
+	int fd;                /* container fd (type1) or iommufd */
+	uint32_t ioas_id;      /* iommufd */
+	bool iommu_set;        /* type1: VFIO_SET_IOMMU done (needs a group in the container first) */
+	bool is_default;       /* the process-wide context of its backend */
+	struct iommu_group_ref *groups;
+	int n_groups;
+};
+
+struct upci_dev {
+	char name[UPCI_PCI_ADDR_STRLEN];
+	struct upci_pci_addr addr;
+	int group;
+	struct upci_iommu *iommu;
+	int fd;                         /* VFIO device fd */
+	uint32_t devid;                 /* iommufd: from BIND_IOMMUFD */
+	uint32_t hwpt_id;               /* iommufd: from ATTACH_IOMMUFD_PT */
+	bool isolated;
+	char isolation_reason[256];
+	uint32_t dev_flags;             /* VFIO_DEVICE_FLAGS_* */
+	struct upci_region *regions;
+	unsigned n_regions;
+	struct upci_irq_info irqs[VFIO_PCI_NUM_IRQS];
+	unsigned n_irqs;
+	struct upci_bar bars[VFIO_PCI_ROM_REGION_INDEX];
+	size_t bar_reserved[VFIO_PCI_ROM_REGION_INDEX]; /* bytes reserved at bars[i].base */
+	struct upci_msix_layout msix;
+	char msix_why[320];
+	int req_fd, err_fd, epoll_fd;
+	bool removed;
+	upci_dev_event_fn on_event;
+	void *event_arg;
+};
+
+/* iommu.c */
+int iommu_select_backend(enum upci_backend wanted, const char *devname, enum upci_backend *out);
+int iommu_get_default(enum upci_backend backend, struct upci_iommu **out);
+int iommu_attach_device(struct upci_iommu *iommu, struct upci_dev *dev);
+void iommu_detach_device(struct upci_iommu *iommu, struct upci_dev *dev);
+void iommu_judge_isolation(struct upci_dev *dev);
+
+/* group.c */
+int group_check_viable(int group, const char *devname);
+
+/* region.c */
+/* Walk a VFIO capability chain in a reply of @argsz bytes whose fixed part is @fixed bytes; @fn gets each
+ * capability with the bytes available from it. Loops, out-of-bounds and backward offsets: -EINVAL. */
+int vfio_cap_walk(const void *buf, uint32_t argsz, uint32_t fixed, uint32_t first,
+		  int (*fn)(const uint8_t *cap, uint32_t avail, uint16_t id, void *arg), void *arg);
+int region_info_parse(const void *buf, uint32_t argsz, struct upci_region *out);
+int dev_read_regions(struct upci_dev *dev);
+int dev_map_bars(struct upci_dev *dev);
+void dev_unmap_bars(struct upci_dev *dev);
+void dev_neuter_bars(struct upci_dev *dev);
+
+/* config.c */
+int dev_read_msix_layout(struct upci_dev *dev);
+
+#endif
