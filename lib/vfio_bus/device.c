@@ -15,6 +15,25 @@
 #include "vfio_internal.h"
 
 static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct upci_dev *open_devices; /* guarded by open_lock */
+
+static struct upci_dev *find_open(const struct upci_pci_addr *addr)
+{
+	for (struct upci_dev *d = open_devices; d; d = d->next_open)
+		if (!d->removed && !upci_pci_addr_cmp(&d->addr, addr))
+			return d;
+	return NULL;
+}
+
+static void forget_open(struct upci_dev *dev)
+{
+	for (struct upci_dev **p = &open_devices; *p; p = &(*p)->next_open) {
+		if (*p == dev) {
+			*p = dev->next_open;
+			return;
+		}
+	}
+}
 
 const char *upci_dev_name(const struct upci_dev *dev)
 {
@@ -184,6 +203,10 @@ static int open_locked(const char *spec, const struct upci_dev_opts *opts, struc
 	if (rc)
 		return rc;
 	upci_pci_addr_format(&dev->addr, dev->name, sizeof(dev->name));
+	if (find_open(&dev->addr)) {
+		upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s: already open in this process (close it first)", dev->name);
+		return -EBUSY;
+	}
 	rc = upci_pci_info_read(&dev->addr, &info);
 	if (rc == -ENODEV)
 		upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s: no such PCI device", dev->name);
@@ -251,8 +274,12 @@ int upci_dev_open(const char *spec, const struct upci_dev_opts *opts, struct upc
 	dev->event_arg = opts->event_arg;
 	pthread_mutex_lock(&open_lock);
 	rc = open_locked(spec, opts, dev);
-	if (rc)
+	if (rc) {
 		dev_free(dev);
+	} else {
+		dev->next_open = open_devices;
+		open_devices = dev;
+	}
 	pthread_mutex_unlock(&open_lock);
 	if (!rc)
 		*out = dev;
@@ -264,6 +291,7 @@ void upci_dev_close(struct upci_dev *dev)
 	if (!dev)
 		return;
 	pthread_mutex_lock(&open_lock);
+	forget_open(dev);
 	dev_free(dev);
 	pthread_mutex_unlock(&open_lock);
 }

@@ -53,6 +53,7 @@ struct upci_dev {
 	bool removed;
 	upci_dev_event_fn on_event;
 	void *event_arg;
+	struct upci_dev *next_open;     /* the process's open devices (open lock) */
 };
 
 /* iommu.c */

@@ -48,6 +48,22 @@ check(len(nics) > 0 and all(msi_window(d) for d in nics),
       "the msi reserved region 0xfee00000-0xfeefffff is reported for each NIC's group",
       str([d["reserved_regions"] for d in nics]))
 
+import os
+isolated = os.environ.get("UPCI_VM_INTREMAP") != "off"
+backend = "iommufd" if os.environ.get("UPCI_VM_KERNEL") == "iommufd" else "type1"
+check(all(d.get("backend") == backend for d in nics), f"the VFIO view opens each NIC with the {backend} backend",
+      str([(d["bdf"], d.get("backend"), d.get("vfio_error")) for d in nics]))
+check(all(d.get("isolated") is isolated and d.get("isolation_reason") for d in nics),
+      f"isolated is {str(isolated).lower()}, with a reason", str([d.get("isolation_reason") for d in nics]))
+check(all(d.get("msix", {}).get("vectors") == 5 for d in nics), "msix.vectors is 5")
+check(all(d.get("msix", {}).get("table_mapped") is isolated for d in nics),
+      f"msix.table_mapped is {str(isolated).lower()}", str([d.get("msix") for d in nics]))
+check(all(len(d.get("regions", [])) >= 8 and d["regions"][0]["mapped_whole"] for d in nics),
+      "regions are listed and BAR 0 is mapped whole")
+check(all(d.get("iova_ranges") and not any(int(r["start"], 16) <= 0xfeefffff and int(r["last"], 16) >= 0xfee00000
+                                           for r in d["iova_ranges"]) for d in nics),
+      "iova_ranges are reported and leave out the MSI window", str([d.get("iova_ranges") for d in nics]))
+
 one = run("--json", "00:02.0")
 one_devs = json.loads(one.stdout)["devices"] if one.returncode == 0 else []
 check(one.returncode == 0 and len(one_devs) == 1 and one_devs[0]["bdf"] == "0000:00:02.0"
