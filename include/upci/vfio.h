@@ -162,7 +162,8 @@ struct upci_region {
 	bool msix_mappable;            /* capability MSIX_MAPPABLE */
 	bool has_type;                 /* capability TYPE */
 	uint32_t type, subtype;
-	uint32_t n_sparse;             /* capability SPARSE_MMAP: the only parts that may be mmapped */
+	bool has_sparse;               /* capability SPARSE_MMAP present: only its areas may be mmapped */
+	uint32_t n_sparse;             /* (none at all when it lists no area) */
 	struct { uint64_t offset, size; } sparse[UPCI_MAX_SPARSE];
 };
 

@@ -63,6 +63,7 @@ static int region_cap(const uint8_t *cap, uint32_t avail, uint16_t id, void *arg
 			r->sparse[i].size = a.size;
 		}
 		r->n_sparse = sp.nr_areas;
+		r->has_sparse = true;
 		return 0;
 	}
 	case VFIO_REGION_INFO_CAP_TYPE: {
@@ -295,7 +296,7 @@ static void plan_bar(struct upci_dev *dev, unsigned i)
 		hole_lo = round_down(m->table_offset, ps);
 		hole_hi = round_up((uint64_t)m->table_offset + (uint64_t)m->vectors * 16, ps);
 	}
-	if (r->n_sparse == 0) {
+	if (!r->has_sparse) {
 		add_piece_minus_hole(bar, 0, r->size, hole_lo, hole_hi);
 		return;
 	}

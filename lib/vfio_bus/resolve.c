@@ -54,43 +54,46 @@ static int resolve_by_id(const char *spec, uint16_t vendor, uint16_t device, uns
 	return rc;
 }
 
-static int cmp_str(const void *a, const void *b)
+/* The length of a variable's name (up to '='). */
+static size_t name_len(const char *var)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	return (size_t)(strchr(var, '=') - var);
+}
+
+static int cmp_names(const char *a, const char *b)
+{
+	size_t la = name_len(a), lb = name_len(b);
+	int c = memcmp(a, b, la < lb ? la : lb);
+
+	return c ? c : (la > lb) - (la < lb);
 }
 
 /* The first BDF of the first PCIDEVICE_* variable, variables taken in name order. */
 static int resolve_from_env(struct upci_pci_addr *out)
 {
-	const char *vars[64];
-	size_t n = 0;
+	const char *first_var = NULL, *val;
+	char first[UPCI_PCI_ADDR_STRLEN];
+	size_t len;
 
-	for (char **e = environ; e && *e && n < 64; e++)
-		if (!strncmp(*e, "PCIDEVICE_", 10) && strchr(*e, '='))
-			vars[n++] = *e;
-	if (n == 0) {
+	for (char **e = environ; e && *e; e++)
+		if (!strncmp(*e, "PCIDEVICE_", 10) && strchr(*e, '=') && (!first_var || cmp_names(*e, first_var) < 0))
+			first_var = *e;
+	if (!first_var) {
 		upci_log(UPCI_LOG_ERR, LOG_VFIO, "no device given and no PCIDEVICE_<RESOURCE>=<bdf> variable in the "
 			 "environment: name a device (0000:00:02.0 or 8086:10d3)");
 		return -ENODEV;
 	}
-	qsort(vars, n, sizeof(vars[0]), cmp_str);
-	for (size_t i = 0; i < n; i++) {
-		const char *val = strchr(vars[i], '=') + 1;
-		char first[32];
-		size_t len = strcspn(val, ",");
-
-		if (len == 0 || len >= sizeof(first))
-			continue;
+	val = first_var + name_len(first_var) + 1;
+	len = strcspn(val, ",");
+	if (len > 0 && len < sizeof(first)) {
 		memcpy(first, val, len);
 		first[len] = '\0';
 		if (upci_pci_addr_parse(first, out) == 0)
 			return 0;
-		upci_log(UPCI_LOG_ERR, LOG_VFIO, "%.*s: '%s' is not a PCI address",
-			 (int)(strchr(vars[i], '=') - vars[i]), vars[i], first);
-		return -EINVAL;
 	}
-	upci_log(UPCI_LOG_ERR, LOG_VFIO, "the PCIDEVICE_* environment variables name no device");
-	return -ENODEV;
+	upci_log(UPCI_LOG_ERR, LOG_VFIO, "%.*s: '%.*s' is not a PCI address", (int)name_len(first_var), first_var,
+		 (int)(len > 40 ? 40 : len), val);
+	return -EINVAL;
 }
 
 int upci_dev_resolve(const char *spec, struct upci_pci_addr *out)

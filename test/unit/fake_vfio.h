@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * A fake VFIO kernel for unit tests, installed through the kernel seam: a type1 container, groups, an
+ * iommufd with VFIO cdevs, and one 82574L-like device (regions, capability chains, config space, a
+ * register file) whose memory is shared between pread/pwrite and mmap, like the real region fd.
+ * Fault injection fails the Nth call of a kind, so every error path of the library can be driven; the
+ * fake counts live fds and address-space reservations so tests can prove nothing leaks.
+ */
+#ifndef UPCI_TEST_FAKE_VFIO_H
+#define UPCI_TEST_FAKE_VFIO_H
+
+#include <linux/vfio.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fake_sysfs.h"
+
+#define FAKE_NUM_REGIONS 9
+#define FAKE_BDF "0000:00:02.0"
+#define FAKE_GROUP 7
+
+struct fake_region {
+	uint32_t flags;
+	uint64_t size;
+	uint8_t caps[512];      /* capability chain; `next` offsets absolute within the reply */
+	uint32_t caps_len;
+	int memfd;              /* backing store shared by pread/pwrite and mmap */
+	uint64_t hide_lo, hide_hi; /* reads here answer all-ones and writes are dropped (MSI-X table) */
+	bool absent;            /* GET_REGION_INFO answers EINVAL (VGA) */
+};
+
+enum fake_call { FAKE_OPEN, FAKE_IOCTL, FAKE_MMAP, FAKE_EVENTFD, FAKE_NCALLS };
+
+struct fake_vfio {
+	struct fake_sysfs sys;
+	/* the script */
+	bool group_viable;
+	bool has_iommufd;             /* /dev/iommu exists */
+	bool has_cdev;                /* the device has /dev/vfio/devices/vfio0 */
+	int set_iommu_errno;          /* VFIO_SET_IOMMU fails with this */
+	int bind_errno;               /* VFIO_DEVICE_BIND_IOMMUFD fails with this */
+	uint32_t dev_flags;           /* VFIO_DEVICE_GET_INFO flags */
+	struct fake_region regions[FAKE_NUM_REGIONS];
+	struct vfio_irq_info irqs[VFIO_PCI_NUM_IRQS];
+	int fail_at[FAKE_NCALLS];     /* fail the Nth call of that kind (1-based; 0: never) with EIO */
+	/* what happened */
+	int calls[FAKE_NCALLS];
+	int live_fds;                 /* fake fds and eventfds open now */
+	int live_reservations;        /* anonymous PROT_NONE reservations not yet unmapped */
+	int set_iommu_calls;
+	int resets;
+	int pread_calls;
+	int req_eventfd;              /* the eventfd wired to the REQ index, -1 if none */
+};
+
+/* Build the default world (device bound to vfio-pci in group FAKE_GROUP, viable, isolation on) and
+ * install it. Tests change the script before calling upci_dev_open(). Return: 0 or -1. */
+int fake_vfio_init(struct fake_vfio *f);
+void fake_vfio_cleanup(struct fake_vfio *f);
+
+/* Write allow_unsafe_interrupts ("Y" or "N") for both backends. */
+void fake_vfio_set_unsafe(struct fake_vfio *f, bool unsafe);
+/* Add the cdev sysfs entry and /dev/iommu. */
+void fake_vfio_enable_iommufd(struct fake_vfio *f);
+/* Read/write the backing store of region @index directly (bypassing hiding). */
+void fake_region_poke(struct fake_vfio *f, unsigned index, uint64_t off, const void *buf, size_t len);
+void fake_region_peek(struct fake_vfio *f, unsigned index, uint64_t off, void *buf, size_t len);
+/* Append a capability to region @index's chain (header filled in: id, version 1, next linked). */
+void fake_region_add_cap(struct fake_vfio *f, unsigned index, uint16_t id, const void *body, size_t body_len);
+
+#endif
