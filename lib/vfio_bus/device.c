@@ -50,6 +50,11 @@ struct upci_iommu *upci_dev_iommu(const struct upci_dev *dev)
 	return dev->iommu;
 }
 
+int upci_dev_numa_node(const struct upci_dev *dev)
+{
+	return dev->numa_node;
+}
+
 int upci_dev_iommu_group(const struct upci_dev *dev)
 {
 	return dev->group;
@@ -225,6 +230,7 @@ static int open_locked(const char *spec, const struct upci_dev_opts *opts, struc
 		return -EACCES;
 	}
 	dev->group = info.iommu_group;
+	dev->numa_node = info.numa_node;
 	rc = group_check_viable(dev->group, dev->name);
 	if (rc)
 		return rc;

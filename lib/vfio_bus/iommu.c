@@ -173,6 +173,8 @@ static void iommu_free(struct upci_iommu *m)
 		k->close(m->fd); /* closing the iommufd destroys the IOAS with it */
 	if (m->is_default)
 		default_iommu[m->backend] = NULL;
+	iova_space_release(m);
+	pthread_mutex_destroy(&m->lock);
 	free(m->groups);
 	free(m);
 }
@@ -187,6 +189,8 @@ static int iommu_create(enum upci_backend backend, struct upci_iommu **out)
 	m->backend = backend;
 	m->fd = -1;
 	m->refs = 1;
+	m->dma_avail = -1;
+	pthread_mutex_init(&m->lock, NULL);
 	rc = backend == UPCI_BACKEND_IOMMUFD ? open_iommufd(m) : open_type1(m);
 	if (rc) {
 		iommu_free(m);
@@ -375,6 +379,7 @@ int iommu_attach_device(struct upci_iommu *m, struct upci_dev *dev)
 	if (!rc) {
 		m->refs++;
 		dev->iommu = m;
+		rc = iova_refresh(m, dev->group);
 	}
 	return rc;
 }
@@ -420,6 +425,7 @@ struct range_walk {
 	struct upci_iova_range *out;
 	size_t max;
 	int n;
+	long dma_avail;
 };
 
 static int iova_range_cap(const uint8_t *cap, uint32_t avail, uint16_t id, void *arg)
@@ -427,6 +433,15 @@ static int iova_range_cap(const uint8_t *cap, uint32_t avail, uint16_t id, void 
 	struct range_walk *w = arg;
 	struct vfio_iommu_type1_info_cap_iova_range hdr;
 
+	if (id == VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL) {
+		struct vfio_iommu_type1_info_dma_avail da;
+
+		if (avail < sizeof(da))
+			return -EINVAL;
+		memcpy(&da, cap, sizeof(da));
+		w->dma_avail = da.avail;
+		return 0;
+	}
 	if (id != VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE)
 		return 0;
 	if (avail < sizeof(hdr))
@@ -451,7 +466,7 @@ static int iova_range_cap(const uint8_t *cap, uint32_t avail, uint16_t id, void 
 
 static int type1_ranges(struct upci_iommu *m, struct upci_iova_range *out, size_t max)
 {
-	struct range_walk w = { .out = out, .max = max };
+	struct range_walk w = { .out = out, .max = max, .dma_avail = -1 };
 	uint32_t size = sizeof(struct vfio_iommu_type1_info);
 	int rc = -EIO;
 
@@ -473,6 +488,8 @@ static int type1_ranges(struct upci_iommu *m, struct upci_iova_range *out, size_
 		if (!rc && (info->flags & VFIO_IOMMU_INFO_CAPS))
 			rc = vfio_cap_walk(info, info->argsz, sizeof(*info), info->cap_offset, iova_range_cap, &w);
 		free(info);
+		if (!rc)
+			m->dma_avail = w.dma_avail;
 		return rc ? rc : w.n;
 	}
 	return rc;
@@ -502,14 +519,19 @@ static int iommufd_ranges(struct upci_iommu *m, struct upci_iova_range *out, siz
 	return rc ? rc : (int)(q.num_iovas < max ? q.num_iovas : max);
 }
 
+/* The kernel's valid ranges (type1 also refreshes DMA_AVAIL), without logging. */
+int iommu_kernel_ranges(struct upci_iommu *m, struct upci_iova_range *out, size_t max)
+{
+	if (m->backend == UPCI_BACKEND_TYPE1 && !m->iommu_set)
+		return -EAGAIN; /* no group attached yet: the kernel knows no ranges */
+	return m->backend == UPCI_BACKEND_IOMMUFD ? iommufd_ranges(m, out, max) : type1_ranges(m, out, max);
+}
+
 int upci_iommu_iova_ranges(struct upci_iommu *iommu, struct upci_iova_range *out, size_t max)
 {
-	int rc;
+	int rc = iommu_kernel_ranges(iommu, out, max);
 
-	if (iommu->backend == UPCI_BACKEND_TYPE1 && !iommu->iommu_set)
-		return -EAGAIN; /* no group attached yet: the kernel knows no ranges */
-	rc = iommu->backend == UPCI_BACKEND_IOMMUFD ? iommufd_ranges(iommu, out, max) : type1_ranges(iommu, out, max);
-	if (rc < 0)
+	if (rc < 0 && rc != -EAGAIN)
 		upci_log(UPCI_LOG_ERR, LOG_VFIO, "cannot read the valid IOVA ranges (%s): %s", upci_backend_name(iommu->backend),
 			 strerror(-rc));
 	return rc;

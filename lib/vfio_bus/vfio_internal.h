@@ -7,6 +7,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <pthread.h>
+
+#include "iova.h"
+#include "upci/dma.h"
 #include "upci/io.h"
 #include "upci/pci.h"
 #include "upci/vfio.h"
@@ -28,12 +32,23 @@ struct upci_iommu {
 	bool is_default;       /* the process-wide context of its backend */
 	struct iommu_group_ref *groups;
 	int n_groups;
+	/* The IOVA space: rebuilt after every attach (ranges and reserved regions depend on the groups). */
+	pthread_mutex_t lock;
+	struct iova_space space;
+	bool space_ready;
+	struct upci_resv_region resv[IOVA_MAX_RESV]; /* reserved regions of every group ever attached */
+	size_t n_resv;
+	long dma_avail;                              /* type1 DMA_AVAIL, -1 when not limited/known */
+	struct upci_iova_range *allocs;              /* live allocations, to carry over a rebuild */
+	size_t n_allocs, cap_allocs;
+	struct upci_dma *dmas;
 };
 
 struct upci_dev {
 	char name[UPCI_PCI_ADDR_STRLEN];
 	struct upci_pci_addr addr;
 	int group;
+	int numa_node;
 	struct upci_iommu *iommu;
 	int fd;                         /* VFIO device fd */
 	uint32_t devid;                 /* iommufd: from BIND_IOMMUFD */
@@ -62,6 +77,11 @@ int iommu_get_default(enum upci_backend backend, struct upci_iommu **out);
 int iommu_attach_device(struct upci_iommu *iommu, struct upci_dev *dev);
 void iommu_detach_device(struct upci_iommu *iommu, struct upci_dev *dev);
 void iommu_judge_isolation(struct upci_dev *dev);
+int iommu_kernel_ranges(struct upci_iommu *m, struct upci_iova_range *out, size_t max);
+
+/* dma.c */
+int iova_refresh(struct upci_iommu *m, int group);
+void iova_space_release(struct upci_iommu *m);
 
 /* group.c */
 int group_check_viable(int group, const char *devname);
