@@ -311,9 +311,11 @@ static void *map_memory(size_t *len, size_t *page, int node, unsigned flags)
 	}
 	if (va == MAP_FAILED)
 		return NULL;
-	bind_node(va, *len, node);
-	memset(va, 0, *len); /* fault every page in on its node before the kernel pins it */
-	return va;
+	if (node >= 0) {
+		bind_node(va, *len, node);
+		memset(va, 0, *len); /* fault every page in on its node before the kernel pins it */
+	}
+	return va; /* otherwise the kernel faults the pages in (zeroed) when it pins them */
 }
 
 static int map_dma(struct upci_iommu *m, struct upci_dma *d)

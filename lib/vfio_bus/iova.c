@@ -133,7 +133,7 @@ int iova_space_init(struct iova_space *s, const struct upci_iova_range *valid, s
 		if (s->free[i].start <= s->free[i - 1].last)
 			rc = -EINVAL;
 	for (size_t i = 0; !rc && i < n_resv; i++)
-		rc = subtract(s, resv[i].start, resv[i].end);
+		rc = resv[i].start > resv[i].end ? -EINVAL : subtract(s, resv[i].start, resv[i].end);
 	if (rc)
 		iova_space_fini(s);
 	return rc;
@@ -165,7 +165,7 @@ int iova_alloc(struct iova_space *s, uint64_t size, uint64_t align, uint64_t *ou
 
 		if (at < f->start || at > f->last || f->last - at < size - 1)
 			continue; /* alignment wrapped, or does not fit */
-		if (len < best_len) {
+		if (best == SIZE_MAX || len < best_len) {
 			best = i;
 			best_len = len;
 			best_at = at;
@@ -210,6 +210,15 @@ int iova_alloc_fixed(struct iova_space *s, uint64_t iova, uint64_t size, const s
 	return -EBUSY;
 }
 
+/* [.., a_last] and [a_last + 1, ..] may merge only inside one valid range (the kernel maps within one). */
+static bool may_merge(const struct iova_space *s, uint64_t a_last)
+{
+	for (size_t i = 0; i < s->n_valid; i++)
+		if (a_last >= s->valid[i].start && a_last < s->valid[i].last)
+			return true;
+	return false;
+}
+
 int iova_free(struct iova_space *s, uint64_t iova, uint64_t size)
 {
 	uint64_t last = iova + size - 1;
@@ -222,15 +231,15 @@ int iova_free(struct iova_space *s, uint64_t iova, uint64_t size)
 	/* Refuse a double free: the range must not overlap what is already free. */
 	if ((i > 0 && s->free[i - 1].last >= iova) || (i < s->n_free && s->free[i].start <= last))
 		return -EINVAL;
-	if (i > 0 && s->free[i - 1].last + 1 == iova) {
+	if (i > 0 && s->free[i - 1].last + 1 == iova && may_merge(s, iova - 1)) {
 		s->free[i - 1].last = last;
-		if (i < s->n_free && s->free[i].start == last + 1) {
+		if (i < s->n_free && s->free[i].start == last + 1 && may_merge(s, last)) {
 			s->free[i - 1].last = s->free[i].last;
 			remove_at(s, i);
 		}
 		return 0;
 	}
-	if (i < s->n_free && s->free[i].start == last + 1) {
+	if (i < s->n_free && s->free[i].start == last + 1 && may_merge(s, last)) {
 		s->free[i].start = iova;
 		return 0;
 	}

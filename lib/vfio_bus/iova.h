@@ -14,7 +14,7 @@
 #define IOVA_MAX_RESV 64
 
 struct iova_space {
-	struct upci_iova_range *free;  /* sorted, disjoint, never adjacent after frees merge */
+	struct upci_iova_range *free;  /* sorted, disjoint; adjacent only where two valid ranges touch */
 	size_t n_free, cap;
 	struct upci_iova_range valid[IOVA_MAX_RANGES];
 	size_t n_valid;

@@ -83,6 +83,30 @@ static int fake_close(int fd)
 	return close(fd);
 }
 
+/* The kernel refuses DMA mappings that touch the MSI window (a reserved region). */
+static int dma_map(uint64_t iova, uint64_t size)
+{
+	if (size == 0 || (iova & 4095) || (size & 4095) || iova + size - 1 < iova)
+		return fail(EINVAL);
+	if (iova <= 0xfeefffffull && iova + size - 1 >= 0xfee00000ull)
+		return fail(EINVAL);
+	if (fake->dma_maps >= (int)fake->dma_entry_limit)
+		return fail(ENOSPC);
+	fake->dma_maps++;
+	fake->dma_bytes += size;
+	fake->last_map_iova = iova;
+	return 0;
+}
+
+static int dma_unmap(uint64_t size)
+{
+	if (fake->dma_maps == 0)
+		return fail(EINVAL);
+	fake->dma_maps--;
+	fake->dma_bytes -= size;
+	return 0;
+}
+
 static int container_ioctl(unsigned long req, void *arg)
 {
 	switch (req) {
@@ -98,7 +122,10 @@ static int container_ioctl(unsigned long req, void *arg)
 		struct vfio_iommu_type1_info_cap_iova_range cap = {
 			.header = { .id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, .version = 1 }, .nr_iovas = 2 };
 		struct vfio_iova_range ranges[2] = { { 0, 0xfedfffff }, { 0xfef00000, 0x7fffffffff } };
-		uint32_t need = sizeof(*info) + sizeof(cap) + sizeof(ranges);
+		struct vfio_iommu_type1_info_dma_avail avail = {
+			.header = { .id = VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, .version = 1 },
+			.avail = fake->dma_entry_limit - (uint32_t)fake->dma_maps };
+		uint32_t need = sizeof(*info) + sizeof(cap) + sizeof(ranges) + sizeof(avail);
 
 		info->flags = VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS;
 		info->iova_pgsizes = 0x40201000;
@@ -108,10 +135,19 @@ static int container_ioctl(unsigned long req, void *arg)
 			return 0;
 		}
 		info->cap_offset = sizeof(*info);
+		cap.header.next = sizeof(*info) + sizeof(cap) + sizeof(ranges);
 		memcpy((uint8_t *)info + sizeof(*info), &cap, sizeof(cap));
 		memcpy((uint8_t *)info + sizeof(*info) + sizeof(cap), ranges, sizeof(ranges));
+		memcpy((uint8_t *)info + cap.header.next, &avail, sizeof(avail));
 		return 0;
 	}
+	case VFIO_IOMMU_MAP_DMA: {
+		const struct vfio_iommu_type1_dma_map *m = arg;
+
+		return dma_map(m->iova, m->size);
+	}
+	case VFIO_IOMMU_UNMAP_DMA:
+		return dma_unmap(((struct vfio_iommu_type1_dma_unmap *)arg)->size);
 	default:
 		return fail(ENOTTY);
 	}
@@ -154,6 +190,15 @@ static int iommufd_ioctl(unsigned long req, void *arg)
 		q->out_iova_alignment = 4096;
 		return 0;
 	}
+	case UPCI_IOMMU_IOAS_MAP: {
+		const struct upci_iommu_ioas_map *m = arg;
+
+		if (!(m->flags & UPCI_IOMMU_IOAS_MAP_FIXED_IOVA))
+			return fail(EINVAL);
+		return dma_map(m->iova, m->length);
+	}
+	case UPCI_IOMMU_IOAS_UNMAP:
+		return dma_unmap(((struct upci_iommu_ioas_unmap *)arg)->length);
 	default:
 		return fail(ENOTTY);
 	}
@@ -402,6 +447,7 @@ int fake_vfio_init(struct fake_vfio *f)
 	fake = f;
 	f->group_viable = true;
 	f->req_eventfd = -1;
+	f->dma_entry_limit = 65535;
 	f->dev_flags = VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET;
 	for (int i = 0; i < FAKE_NUM_REGIONS; i++)
 		f->regions[i].memfd = -1;

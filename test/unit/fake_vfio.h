@@ -51,6 +51,10 @@ struct fake_vfio {
 	int resets;
 	int pread_calls;
 	int req_eventfd;              /* the eventfd wired to the REQ index, -1 if none */
+	int dma_maps;                 /* live MAP_DMA / IOAS_MAP mappings */
+	uint64_t dma_bytes;
+	uint32_t dma_entry_limit;     /* type1 DMA_AVAIL = limit - live mappings (default 65535) */
+	uint64_t last_map_iova;
 };
 
 /* Build the default world (device bound to vfio-pci in group FAKE_GROUP, viable, isolation on) and

@@ -17,6 +17,7 @@
 
 #include <linux/vfio.h>
 
+#include "upci/dma.h"
 #include "upci/io.h"
 #include "upci/kernel.h"
 #include "upci/log.h"
@@ -38,6 +39,10 @@ struct dev_report {
 	int vfio_error;                /* negative errno when the VFIO open failed */
 	struct upci_iova_range ranges[MAX_RANGES];
 	int n_ranges;
+	struct upci_doorbell_window windows[MAX_RESV];
+	int n_windows;
+	struct upci_iova_range usable[MAX_RANGES];
+	int n_usable;
 };
 
 static enum upci_backend backend = UPCI_BACKEND_AUTO;
@@ -84,8 +89,13 @@ static int collect(const struct upci_pci_addr *addr, struct dev_report *r)
 		struct upci_dev_opts opts = { .backend = backend };
 
 		r->vfio_error = upci_dev_open(r->info.name, &opts, &r->dev);
-		if (!r->vfio_error)
-			r->n_ranges = upci_iommu_iova_ranges(upci_dev_iommu(r->dev), r->ranges, MAX_RANGES);
+		if (!r->vfio_error) {
+			struct upci_iommu *m = upci_dev_iommu(r->dev);
+
+			r->n_ranges = upci_iommu_iova_ranges(m, r->ranges, MAX_RANGES);
+			r->n_windows = upci_iommu_doorbell_windows(m, r->windows, MAX_RESV);
+			r->n_usable = upci_iommu_usable_ranges(m, r->usable, MAX_RANGES);
+		}
 	}
 	return 0;
 }
@@ -150,6 +160,15 @@ static void print_vfio_text(const struct dev_report *r)
 	for (int k = 0; k < r->n_ranges; k++)
 		printf("  valid IOVA 0x%016llx - 0x%016llx\n", (unsigned long long)r->ranges[k].start,
 		       (unsigned long long)r->ranges[k].last);
+	for (int k = 0; k < r->n_windows; k++)
+		printf("  doorbell window 0x%016llx - 0x%016llx: %s (%s)\n", (unsigned long long)r->windows[k].start,
+		       (unsigned long long)r->windows[k].last, r->windows[k].name,
+		       r->windows[k].kernel_managed ? "kernel-managed" : "placed by upci");
+	for (int k = 0; k < r->n_usable; k++)
+		printf("  allocator hands out 0x%016llx - 0x%016llx\n", (unsigned long long)r->usable[k].start,
+		       (unsigned long long)r->usable[k].last);
+	if (upci_iommu_dma_avail(upci_dev_iommu(dev)) >= 0)
+		printf("  DMA mappings available: %ld\n", upci_iommu_dma_avail(upci_dev_iommu(dev)));
 }
 
 static const char *driver_or_none(const char *drv)
@@ -269,6 +288,27 @@ static void json_vfio(json_object *o, const struct dev_report *r)
 		json_object_array_add(ranges, ro);
 	}
 	json_object_object_add(o, "iova_ranges", ranges);
+	ranges = json_object_new_array();
+	for (int k = 0; k < r->n_windows; k++) {
+		json_object *wo = json_object_new_object();
+
+		json_object_object_add(wo, "start", json_hex(r->windows[k].start, 16));
+		json_object_object_add(wo, "last", json_hex(r->windows[k].last, 16));
+		json_object_object_add(wo, "name", json_object_new_string(r->windows[k].name));
+		json_object_object_add(wo, "kernel_managed", json_object_new_boolean(r->windows[k].kernel_managed));
+		json_object_array_add(ranges, wo);
+	}
+	json_object_object_add(o, "doorbell_windows", ranges);
+	ranges = json_object_new_array();
+	for (int k = 0; k < r->n_usable; k++) {
+		json_object *ro = json_object_new_object();
+
+		json_object_object_add(ro, "start", json_hex(r->usable[k].start, 16));
+		json_object_object_add(ro, "last", json_hex(r->usable[k].last, 16));
+		json_object_array_add(ranges, ro);
+	}
+	json_object_object_add(o, "usable_iova_ranges", ranges);
+	json_object_object_add(o, "dma_avail", json_object_new_int64(upci_iommu_dma_avail(upci_dev_iommu(dev))));
 }
 
 static json_object *json_report(const struct dev_report *r)

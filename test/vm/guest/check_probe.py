@@ -64,6 +64,10 @@ check(all(d.get("iova_ranges") and not any(int(r["start"], 16) <= 0xfeefffff and
                                            for r in d["iova_ranges"]) for d in nics),
       "iova_ranges are reported and leave out the MSI window", str([d.get("iova_ranges") for d in nics]))
 
+check(all([(w["start"], w["last"]) for w in d.get("doorbell_windows", [])] == [("0x00000000fee00000", "0x00000000feefffff")]
+          for d in nics), "doorbell_windows lists the msi window", str([d.get("doorbell_windows") for d in nics]))
+check(all(d.get("usable_iova_ranges") for d in nics), "usable_iova_ranges are listed")
+
 one = run("--json", "00:02.0")
 one_devs = json.loads(one.stdout)["devices"] if one.returncode == 0 else []
 check(one.returncode == 0 and len(one_devs) == 1 and one_devs[0]["bdf"] == "0000:00:02.0"

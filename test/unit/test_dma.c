@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Unit tests of lib/vfio_bus/dma.c and pktpool.c against the fake VFIO kernel. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fake_vfio.h"
+#include "upci/dma.h"
+#include "upci/log.h"
+#include "upci/pktpool.h"
+#include "upci/vfio.h"
+
+static char log_text[8192];
+
+static void capture_log(enum upci_log_level level, const char *line, void *arg)
+{
+	size_t used = strlen(log_text);
+
+	(void)level, (void)arg;
+	snprintf(log_text + used, sizeof(log_text) - used, "%s\n", line);
+}
+
+struct world {
+	struct fake_vfio f;
+	struct upci_dev *dev;
+};
+
+static int open_world(void **state, enum upci_backend backend, uint32_t dma_entry_limit)
+{
+	struct world *w = calloc(1, sizeof(*w));
+	struct upci_dev_opts opts = { .backend = backend };
+
+	if (!w || fake_vfio_init(&w->f))
+		return -1;
+	w->f.dma_entry_limit = dma_entry_limit;
+	if (backend == UPCI_BACKEND_IOMMUFD)
+		fake_vfio_enable_iommufd(&w->f);
+	log_text[0] = '\0';
+	upci_log_set_sink(capture_log, NULL);
+	if (upci_dev_open(FAKE_BDF, &opts, &w->dev)) {
+		fprintf(stderr, "open failed:\n%s", log_text);
+		return -1;
+	}
+	*state = w;
+	return 0;
+}
+
+static int setup_type1(void **state)
+{
+	return open_world(state, UPCI_BACKEND_TYPE1, 65535);
+}
+
+static int setup_iommufd(void **state)
+{
+	return open_world(state, UPCI_BACKEND_IOMMUFD, 65535);
+}
+
+static int setup_no_dma_entries(void **state)
+{
+	return open_world(state, UPCI_BACKEND_TYPE1, 0);
+}
+
+static int teardown(void **state)
+{
+	struct world *w = *state;
+	int fds;
+
+	upci_dev_close(w->dev);
+	fds = w->f.live_fds;
+	fake_vfio_cleanup(&w->f);
+	free(w);
+	upci_log_set_sink(NULL, NULL);
+	return fds == 0 ? 0 : -1; /* a leaked fd (or a DMA region keeping the context alive) fails the test */
+}
+
+static struct upci_iommu *ctx(void **state)
+{
+	return upci_dev_iommu(((struct world *)*state)->dev);
+}
+
+static void memlock_rules(void **state)
+{
+	(void)state;
+	log_text[0] = '\0';
+	upci_log_set_sink(capture_log, NULL);
+	assert_int_equal(upci_memlock_check(1 << 20, 8 << 20, 0, false), 0);
+	assert_int_equal(upci_memlock_check(8 << 20, 8 << 20, 0, false), 0);
+	assert_int_equal(upci_memlock_check(1 << 20, 8 << 20, 8 << 20, false), -ENOMEM);
+	assert_int_equal(upci_memlock_check(1 << 20, 8 << 20, 16 << 20, false), -ENOMEM); /* already over */
+	assert_int_equal(upci_memlock_check(64 << 20, 8 << 20, 0, true), 0);              /* CAP_IPC_LOCK */
+	assert_int_equal(upci_memlock_check(UINT64_MAX / 2, RLIM_INFINITY, 0, false), 0);
+	log_text[0] = '\0';
+	assert_int_equal(upci_memlock_check(64 << 20, 8 << 20, 1 << 20, false), -ENOMEM);
+	assert_non_null(strstr(log_text, "65536 KiB"));     /* what is needed */
+	assert_non_null(strstr(log_text, "RLIMIT_MEMLOCK of 8192 KiB")); /* the limit */
+	assert_non_null(strstr(log_text, "ulimit -l 66560")); /* how to raise it: enough for both */
+	upci_log_set_sink(NULL, NULL);
+}
+
+static void windows_and_ranges(void **state)
+{
+	struct upci_doorbell_window win[4];
+	struct upci_iova_range r[8];
+
+	assert_int_equal(upci_iommu_doorbell_windows(ctx(state), win, 4), 1);
+	assert_true(win[0].start == 0xfee00000 && win[0].last == 0xfeefffff);
+	assert_non_null(strstr(win[0].name, "MSI window"));
+	assert_true(win[0].kernel_managed);
+	assert_int_equal(upci_iommu_usable_ranges(ctx(state), r, 8), 2);
+	assert_true(r[0].start == 0 && r[0].last == 0xfedfffff);
+	assert_true(r[1].start == 0xfef00000);
+}
+
+static void dma_alloc_map_lookup_free(void **state)
+{
+	struct world *w = *state;
+	struct upci_dma *d = NULL;
+	long avail = upci_iommu_dma_avail(ctx(state));
+
+	assert_int_equal(upci_dma_alloc(ctx(state), 3 << 20, -1, 0, &d), 0);
+	assert_true(d->len >= (3u << 20));
+	assert_int_equal(d->iova % d->page_size, 0);
+	assert_false(d->iova <= 0xfeefffff && d->iova + d->len - 1 >= 0xfee00000);
+	assert_int_equal(upci_dma_iova(d, d->va + 12345), d->iova + 12345);
+	assert_true(upci_dma_iova(d, d->va + d->len) == ~0ull);
+	assert_true(upci_dma_iova(d, d->va - 1) == ~0ull);
+	assert_int_equal(w->f.dma_maps, 1);
+	assert_true(w->f.last_map_iova == d->iova);
+	if (upci_dev_backend(w->dev) == UPCI_BACKEND_TYPE1) {
+		assert_int_equal(avail, 65535);
+		assert_int_equal(upci_iommu_dma_avail(ctx(state)), 65534);
+	} else {
+		assert_int_equal(avail, -1);
+	}
+	d->va[0] = 1; /* writable */
+	upci_dma_free(d);
+	assert_int_equal(w->f.dma_maps, 0);
+	assert_int_equal(upci_iommu_dma_avail(ctx(state)), avail);
+	assert_int_equal(upci_dma_alloc(ctx(state), 0, -1, 0, &d), -EINVAL);
+}
+
+static void small_pages_on_request(void **state)
+{
+	struct upci_dma *d = NULL;
+
+	assert_int_equal(upci_dma_alloc(ctx(state), 5000, -1, UPCI_DMA_NO_HUGEPAGES, &d), 0);
+	assert_int_equal(d->page_size, (size_t)sysconf(_SC_PAGESIZE));
+	assert_int_equal(d->len, 2 * d->page_size);
+	upci_dma_free(d);
+}
+
+static void fixed_iova_in_window_refused(void **state)
+{
+	uint64_t iova;
+
+	log_text[0] = '\0';
+	assert_int_equal(upci_iova_alloc_fixed(ctx(state), 0xfee00000, 0x1000), -EINVAL);
+	assert_non_null(strstr(log_text, "MSI window ("));
+	assert_non_null(strstr(log_text, "0xfee00000-0xfeefffff"));
+	assert_int_equal(upci_iova_alloc_fixed(ctx(state), 0xfed00000, 0x200000), -EINVAL); /* straddles */
+	assert_int_equal(upci_iova_alloc_fixed(ctx(state), 0x100000, 0x1000), 0);
+	assert_int_equal(upci_iova_alloc_fixed(ctx(state), 0x100000, 0x1000), -EBUSY);
+	assert_int_equal(upci_iova_free(ctx(state), 0x100000, 0x1000), 0);
+	assert_int_equal(upci_iova_free(ctx(state), 0x100000, 0x1000), -EINVAL); /* double free */
+	assert_int_equal(upci_iova_alloc(ctx(state), 1ull << 30, 1ull << 30, &iova), 0);
+	assert_int_equal(iova % (1ull << 30), 0);
+	assert_int_equal(upci_iova_free(ctx(state), iova, 1ull << 30), 0);
+}
+
+static void no_dma_entries_left(void **state)
+{
+	struct upci_dma *d = NULL;
+
+	assert_int_equal(upci_iommu_dma_avail(ctx(state)), 0);
+	log_text[0] = '\0';
+	assert_int_equal(upci_dma_alloc(ctx(state), 4096, -1, 0, &d), -ENOSPC);
+	assert_null(d);
+	assert_non_null(strstr(log_text, "DMA_AVAIL 0"));
+}
+
+static void pool_get_put(void **state)
+{
+	struct upci_pktpool *p = NULL;
+	void *bufs[1100], *bad[3];
+	unsigned n;
+
+	assert_int_equal(upci_pktpool_create(ctx(state), 1000, 2000, -1, &p), 0);
+	assert_int_equal(p->buf_size, 2048);
+	assert_int_equal(upci_pktpool_free_count(p), 1000);
+	n = upci_pktpool_get(p, bufs, 1100);
+	assert_int_equal(n, 1000);
+	assert_int_equal(upci_pktpool_get(p, bufs + 1000, 1), 0);
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t off = (uint64_t)((uint8_t *)bufs[i] - p->base);
+
+		assert_int_equal(off % 2048, 0);
+		assert_true(off / 2048 < 1000);
+		assert_int_equal(upci_pktpool_iova(p, bufs[i]), p->dma->iova + off);
+		assert_int_equal(upci_dma_iova(p->dma, bufs[i]), upci_pktpool_iova(p, bufs[i]));
+		for (unsigned j = 0; j < i; j++)
+			assert_ptr_not_equal(bufs[i], bufs[j]);
+	}
+	bad[0] = p->base + 1;                 /* not a buffer start */
+	bad[1] = p->base + 1000u * 2048;      /* past the last buffer */
+	bad[2] = (uint8_t *)&n;               /* not pool memory at all */
+	assert_int_equal(upci_pktpool_put(p, bad, 3), 0);
+	assert_int_equal(p->bad_puts, 3);
+	assert_int_equal(upci_pktpool_put(p, bufs, 500), 500);
+	assert_int_equal(upci_pktpool_put(p, bufs + 500, 500), 500);
+	assert_int_equal(upci_pktpool_free_count(p), 1000);
+	upci_pktpool_destroy(p);
+	assert_int_equal(upci_pktpool_create(ctx(state), 0, 2048, -1, &p), -EINVAL);
+	assert_int_equal(upci_pktpool_create(ctx(state), 16, 0, -1, &p), -EINVAL);
+}
+
+/* One thread takes buffers, another returns them (through a pipe): no buffer is ever handed out twice. */
+struct spsc {
+	struct upci_pktpool *p;
+	int pipe[2];
+	_Atomic int *in_flight;
+	int transfers;
+	_Atomic int errors;
+};
+
+static void *returner(void *arg)
+{
+	struct spsc *s = arg;
+	void *buf;
+
+	for (int i = 0; i < s->transfers; i++) {
+		if (read(s->pipe[0], &buf, sizeof(buf)) != sizeof(buf))
+			break;
+		atomic_store(&s->in_flight[((uint8_t *)buf - s->p->base) / s->p->buf_size], 0);
+		while (upci_pktpool_put(s->p, &buf, 1) != 1)
+			;
+	}
+	return NULL;
+}
+
+static void pool_spsc_threads(void **state)
+{
+	struct spsc s = { .transfers = 200000 };
+	pthread_t t;
+
+	assert_int_equal(upci_pktpool_create(ctx(state), 64, 256, -1, &s.p), 0);
+	s.in_flight = calloc(64, sizeof(*s.in_flight));
+	assert_int_equal(pipe(s.pipe), 0);
+	assert_int_equal(pthread_create(&t, NULL, returner, &s), 0);
+	for (int i = 0; i < s.transfers;) {
+		void *bufs[8];
+		unsigned want = s.transfers - i < 8 ? (unsigned)(s.transfers - i) : 8;
+		unsigned n = upci_pktpool_get(s.p, bufs, want);
+
+		for (unsigned k = 0; k < n; k++, i++) {
+			if (atomic_exchange(&s.in_flight[((uint8_t *)bufs[k] - s.p->base) / s.p->buf_size], 1))
+				s.errors++;
+			if (write(s.pipe[1], &bufs[k], sizeof(bufs[k])) != sizeof(bufs[k]))
+				s.errors++;
+		}
+	}
+	pthread_join(t, NULL);
+	assert_int_equal(s.errors, 0);
+	assert_int_equal(upci_pktpool_free_count(s.p), 64);
+	close(s.pipe[0]);
+	close(s.pipe[1]);
+	free((void *)s.in_flight);
+	upci_pktpool_destroy(s.p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(memlock_rules),
+		cmocka_unit_test_setup_teardown(windows_and_ranges, setup_type1, teardown),
+		cmocka_unit_test_setup_teardown(windows_and_ranges, setup_iommufd, teardown),
+		cmocka_unit_test_setup_teardown(dma_alloc_map_lookup_free, setup_type1, teardown),
+		cmocka_unit_test_setup_teardown(dma_alloc_map_lookup_free, setup_iommufd, teardown),
+		cmocka_unit_test_setup_teardown(small_pages_on_request, setup_type1, teardown),
+		cmocka_unit_test_setup_teardown(fixed_iova_in_window_refused, setup_type1, teardown),
+		cmocka_unit_test_setup_teardown(fixed_iova_in_window_refused, setup_iommufd, teardown),
+		cmocka_unit_test_setup_teardown(no_dma_entries_left, setup_no_dma_entries, teardown),
+		cmocka_unit_test_setup_teardown(pool_get_put, setup_type1, teardown),
+		cmocka_unit_test_setup_teardown(pool_spsc_threads, setup_iommufd, teardown),
+	};
+
+	return cmocka_run_group_tests_name("dma", tests, NULL, NULL);
+}
