@@ -91,6 +91,13 @@ struct upci_dev_opts {
 	struct upci_iommu *iommu;  /* DMA address space to join; NULL: the process-wide one of the backend */
 	upci_dev_event_fn on_event;
 	void *event_arg;
+	/*
+	 * Place the software-MSI doorbell window (1 MiB) at this IOVA instead of the kernel's default; 0 leaves
+	 * it to the kernel. Needs an iommufd kernel with IOMMU_OPTION_SW_MSI_START/SIZE (proposed, not in
+	 * mainline): elsewhere the open fails with -EOPNOTSUPP. Meaningful where MSIs are translated by the
+	 * IOMMU (ARM SMMU + GIC ITS), not on x86.
+	 */
+	uint64_t msi_window_start;
 };
 
 /**

@@ -278,6 +278,7 @@ int upci_dev_open(const char *spec, const struct upci_dev_opts *opts, struct upc
 	dev->fd = dev->req_fd = dev->err_fd = dev->epoll_fd = -1;
 	dev->on_event = opts->on_event;
 	dev->event_arg = opts->event_arg;
+	dev->want_msi_window = opts->msi_window_start;
 	pthread_mutex_lock(&open_lock);
 	rc = open_locked(spec, opts, dev);
 	if (rc) {

@@ -75,6 +75,11 @@ int iova_refresh(struct upci_iommu *m, int group)
 	pthread_mutex_lock(&m->lock);
 	for (int i = 0; i < n; i++)
 		add_resv(m, &resv[i]);
+	if (m->user_msi_window) {
+		struct upci_resv_region placed = { m->user_msi_window, m->user_msi_window + (1ull << 20) - 1, UPCI_RESV_MSI };
+
+		add_resv(m, &placed);
+	}
 	n_valid = valid_ranges(m, valid);
 	rc = iova_space_init(&fresh, valid, n_valid, m->resv, m->n_resv);
 	for (size_t i = 0; !rc && i < m->n_allocs; i++) {
@@ -209,8 +214,8 @@ int upci_iommu_doorbell_windows(struct upci_iommu *m, struct upci_doorbell_windo
 		out[n].start = m->resv[i].start;
 		out[n].last = m->resv[i].end;
 		out[n].name = window_name(&m->resv[i]);
-		/* No mainline kernel lets userspace place the window yet (iommufd SW_MSI options are not merged). */
-		out[n].kernel_managed = true;
+		/* Only iommufd's proposed SW_MSI options let userspace place a window; see place_msi_window(). */
+		out[n].kernel_managed = !m->user_msi_window || m->resv[i].start != m->user_msi_window;
 		n++;
 	}
 	pthread_mutex_unlock(&m->lock);

@@ -303,6 +303,11 @@ static int attach_type1(struct upci_iommu *m, struct upci_dev *dev)
 	struct iommu_group_ref *g = find_group(m, dev->group);
 	int rc = 0;
 
+	if (dev->want_msi_window) {
+		upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s: the type1 backend cannot place the MSI window; use iommufd on a "
+			 "kernel that offers IOMMU_OPTION_SW_MSI_START, or leave msi_window_start 0", dev->name);
+		return -EOPNOTSUPP;
+	}
 	if (!g && (rc = group_add_to_container(m, dev, &g)))
 		return rc;
 	g->refs++;
@@ -331,6 +336,49 @@ static int attach_type1(struct upci_iommu *m, struct upci_dev *dev)
 
 /* ---- iommufd ---- */
 
+static int sw_msi_option(struct upci_iommu *m, uint32_t devid, uint16_t op, uint32_t id, uint64_t *val)
+{
+	struct upci_iommu_option o = { .size = sizeof(o), .option_id = id, .op = op, .object_id = devid,
+				       .val64 = *val };
+	int rc = kioctl(m->fd, UPCI_IOMMU_OPTION, &o);
+
+	*val = o.val64;
+	return rc;
+}
+
+/* Detect whether the kernel lets us place the software-MSI window, and place it if asked. Before attach. */
+static int place_msi_window(struct upci_iommu *m, struct upci_dev *dev)
+{
+	uint64_t cur = 0, start = dev->want_msi_window, size_mb = 1;
+	int rc;
+
+	dev->msi_window_settable = sw_msi_option(m, dev->devid, UPCI_IOMMU_OPTION_OP_GET,
+						 UPCI_IOMMU_OPTION_SW_MSI_START, &cur) == 0;
+	if (!start)
+		return 0;
+	if (!dev->msi_window_settable) {
+		upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s: cannot place the MSI window at 0x%llx: this kernel does not let "
+			 "userspace place it (IOMMU_OPTION_SW_MSI_START is not in mainline Linux); leave msi_window_start 0",
+			 dev->name, (unsigned long long)start);
+		return -EOPNOTSUPP;
+	}
+	if (start & ((1ull << 20) - 1)) {
+		upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s: the MSI window start 0x%llx must be 1 MiB aligned", dev->name,
+			 (unsigned long long)start);
+		return -EINVAL;
+	}
+	rc = sw_msi_option(m, dev->devid, UPCI_IOMMU_OPTION_OP_SET, UPCI_IOMMU_OPTION_SW_MSI_START, &start);
+	if (!rc)
+		rc = sw_msi_option(m, dev->devid, UPCI_IOMMU_OPTION_OP_SET, UPCI_IOMMU_OPTION_SW_MSI_SIZE, &size_mb);
+	if (rc) {
+		upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s: placing the MSI window at 0x%llx failed: %s", dev->name,
+			 (unsigned long long)dev->want_msi_window, strerror(-rc));
+		return rc;
+	}
+	m->user_msi_window = dev->want_msi_window;
+	return 0;
+}
+
 static int attach_iommufd(struct upci_iommu *m, struct upci_dev *dev)
 {
 	struct upci_vfio_bind_iommufd bind = { .argsz = sizeof(bind), .iommufd = m->fd };
@@ -356,6 +404,12 @@ static int attach_iommufd(struct upci_iommu *m, struct upci_dev *dev)
 			 rc == -EPERM ? " — the platform cannot isolate this device's MSIs (interrupt remapping off); enable "
 					"it or, accepting the risk, set iommufd.allow_unsafe_interrupts=1"
 			 : rc == -EBUSY ? " — another device of its IOMMU group is in use by a kernel driver" : "");
+		upci_kernel()->close(fd);
+		return rc;
+	}
+	dev->devid = bind.out_devid;
+	rc = place_msi_window(m, dev);
+	if (rc) {
 		upci_kernel()->close(fd);
 		return rc;
 	}

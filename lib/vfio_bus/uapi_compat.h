@@ -82,4 +82,25 @@ struct upci_iommu_ioas_unmap {
 };
 #define UPCI_IOMMU_IOAS_UNMAP _IO(UPCI_IOMMUFD_TYPE, 0x86)
 
+#define UPCI_IOMMU_OPTION_OP_SET 0
+#define UPCI_IOMMU_OPTION_OP_GET 1
+struct upci_iommu_option {
+	__u32 size;
+	__u32 option_id;
+	__u16 op;
+	__u16 __reserved;
+	__u32 object_id;
+	__aligned_u64 val64;
+};
+#define UPCI_IOMMU_OPTION _IO(UPCI_IOMMUFD_TYPE, 0x87)
+
+/*
+ * Proposed, not in mainline Linux (as of 6.12 and the 2025 patch series "iommufd: Add
+ * IOMMU_OPTION_SW_MSI_START/SIZE ioctls"): let userspace place the software-MSI window, per device
+ * (object_id = devid), start 1 MiB aligned, size in MiB, set before attaching. Mainline kernels answer
+ * EOPNOTSUPP for these ids, which is how upci detects their absence; nothing assumes they exist.
+ */
+#define UPCI_IOMMU_OPTION_SW_MSI_START 2
+#define UPCI_IOMMU_OPTION_SW_MSI_SIZE 3
+
 #endif

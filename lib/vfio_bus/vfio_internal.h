@@ -39,6 +39,7 @@ struct upci_iommu {
 	struct upci_resv_region resv[IOVA_MAX_RESV]; /* reserved regions of every group ever attached */
 	size_t n_resv;
 	long dma_avail;                              /* type1 DMA_AVAIL, -1 when not limited/known */
+	uint64_t user_msi_window;                    /* start of a window upci placed, 0 if none */
 	struct upci_iova_range *allocs;              /* live allocations, to carry over a rebuild */
 	size_t n_allocs, cap_allocs;
 	struct upci_dma *dmas;
@@ -55,6 +56,8 @@ struct upci_dev {
 	uint32_t hwpt_id;               /* iommufd: from ATTACH_IOMMUFD_PT */
 	bool isolated;
 	char isolation_reason[256];
+	uint64_t want_msi_window;       /* opts.msi_window_start */
+	bool msi_window_settable;       /* the kernel offers IOMMU_OPTION_SW_MSI_START for this device */
 	uint32_t dev_flags;             /* VFIO_DEVICE_FLAGS_* */
 	struct upci_region *regions;
 	unsigned n_regions;

@@ -199,6 +199,20 @@ static int iommufd_ioctl(unsigned long req, void *arg)
 	}
 	case UPCI_IOMMU_IOAS_UNMAP:
 		return dma_unmap(((struct upci_iommu_ioas_unmap *)arg)->length);
+	case UPCI_IOMMU_OPTION: {
+		struct upci_iommu_option *o = arg;
+		bool start = o->option_id == UPCI_IOMMU_OPTION_SW_MSI_START;
+
+		if (!fake->sw_msi_option || (!start && o->option_id != UPCI_IOMMU_OPTION_SW_MSI_SIZE))
+			return fail(EOPNOTSUPP); /* what mainline answers for an unknown option */
+		if (o->op == UPCI_IOMMU_OPTION_OP_GET)
+			o->val64 = start ? fake->sw_msi_start : fake->sw_msi_size_mb;
+		else if (start)
+			fake->sw_msi_start = o->val64;
+		else
+			fake->sw_msi_size_mb = o->val64;
+		return 0;
+	}
 	default:
 		return fail(ENOTTY);
 	}

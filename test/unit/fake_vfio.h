@@ -55,6 +55,8 @@ struct fake_vfio {
 	uint64_t dma_bytes;
 	uint32_t dma_entry_limit;     /* type1 DMA_AVAIL = limit - live mappings (default 65535) */
 	uint64_t last_map_iova;
+	bool sw_msi_option;           /* the kernel offers the (proposed) IOMMU_OPTION_SW_MSI_START/SIZE */
+	uint64_t sw_msi_start, sw_msi_size_mb; /* what userspace set */
 };
 
 /* Build the default world (device bound to vfio-pci in group FAKE_GROUP, viable, isolation on) and

@@ -277,6 +277,56 @@ static void pool_spsc_threads(void **state)
 	upci_pktpool_destroy(s.p);
 }
 
+static void msi_window_placement_needs_the_kernel_option(void **state)
+{
+	struct fake_vfio f;
+	struct upci_dev *dev = NULL;
+	struct upci_dev_opts opts = { .backend = UPCI_BACKEND_IOMMUFD, .msi_window_start = 0x10000000 };
+	(void)state;
+
+	assert_int_equal(fake_vfio_init(&f), 0);
+	fake_vfio_enable_iommufd(&f);
+	log_text[0] = '\0';
+	upci_log_set_sink(capture_log, NULL);
+	assert_int_equal(upci_dev_open(FAKE_BDF, &opts, &dev), -EOPNOTSUPP);
+	assert_non_null(strstr(log_text, "not in mainline"));
+	opts.backend = UPCI_BACKEND_TYPE1;
+	assert_int_equal(upci_dev_open(FAKE_BDF, &opts, &dev), -EOPNOTSUPP);
+	assert_int_equal(f.live_fds, 0);
+	fake_vfio_cleanup(&f);
+	upci_log_set_sink(NULL, NULL);
+}
+
+static void msi_window_placed_when_offered(void **state)
+{
+	struct fake_vfio f;
+	struct upci_dev *dev = NULL;
+	struct upci_dev_opts opts = { .backend = UPCI_BACKEND_IOMMUFD, .msi_window_start = 0x10000000 };
+	struct upci_doorbell_window win[4];
+	bool placed = false, x86 = false;
+	int n;
+	(void)state;
+
+	assert_int_equal(fake_vfio_init(&f), 0);
+	fake_vfio_enable_iommufd(&f);
+	f.sw_msi_option = true;
+	opts.msi_window_start = 0x10000001;
+	assert_int_equal(upci_dev_open(FAKE_BDF, &opts, &dev), -EINVAL); /* not 1 MiB aligned */
+	opts.msi_window_start = 0x10000000;
+	assert_int_equal(upci_dev_open(FAKE_BDF, &opts, &dev), 0);
+	assert_true(f.sw_msi_start == 0x10000000 && f.sw_msi_size_mb == 1);
+	n = upci_iommu_doorbell_windows(upci_dev_iommu(dev), win, 4);
+	for (int i = 0; i < n; i++) {
+		placed |= win[i].start == 0x10000000 && win[i].last == 0x100fffff && !win[i].kernel_managed;
+		x86 |= win[i].start == 0xfee00000 && win[i].kernel_managed;
+	}
+	assert_true(placed && x86);
+	assert_int_equal(upci_iova_alloc_fixed(upci_dev_iommu(dev), 0x10080000, 0x1000), -EINVAL);
+	upci_dev_close(dev);
+	assert_int_equal(f.live_fds, 0);
+	fake_vfio_cleanup(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +341,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(no_dma_entries_left, setup_no_dma_entries, teardown),
 		cmocka_unit_test_setup_teardown(pool_get_put, setup_type1, teardown),
 		cmocka_unit_test_setup_teardown(pool_spsc_threads, setup_iommufd, teardown),
+		cmocka_unit_test(msi_window_placement_needs_the_kernel_option),
+		cmocka_unit_test(msi_window_placed_when_offered),
 	};
 
 	return cmocka_run_group_tests_name("dma", tests, NULL, NULL);

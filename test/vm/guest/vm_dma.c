@@ -247,6 +247,19 @@ static void check_kernel_refuses(const char *raw_bdf, bool iommufd, uint64_t win
 	munmap(va, 4096);
 }
 
+/* Mainline kernels have no IOMMU_OPTION_SW_MSI_START: placing the window must fail cleanly, and say why. */
+static void check_window_placement(const char *bdf, bool iommufd)
+{
+	struct upci_dev_opts opts = { .backend = iommufd ? UPCI_BACKEND_IOMMUFD : UPCI_BACKEND_TYPE1,
+				      .msi_window_start = 0x10000000 };
+	struct upci_dev *dev = NULL;
+	int rc = upci_dev_open(bdf, &opts, &dev);
+
+	check(rc == -EOPNOTSUPP && !dev, "placing the MSI window is refused with EOPNOTSUPP on this kernel (%s)",
+	      strerror(-rc));
+	upci_dev_close(dev);
+}
+
 static int cmd_check(const char *bdf, const char *raw_bdf)
 {
 	struct upci_doorbell_window win[8];
@@ -275,6 +288,7 @@ static int cmd_check(const char *bdf, const char *raw_bdf)
 		check_kernel_refuses(raw_bdf, iommufd, win[0].start);
 	}
 	upci_dev_close(dev);
+	check_window_placement(raw_bdf, iommufd);
 	printf("1..%d\n", n_checks);
 	return n_failed != 0;
 }
