@@ -132,6 +132,12 @@ void upci_dev_close(struct upci_dev *dev);
 /** upci_dev_name() - the canonical PCI address ("0000:00:02.0"). */
 const char *upci_dev_name(const struct upci_dev *dev);
 
+/**
+ * upci_dev_fd() - the VFIO device file descriptor, for layers built on the bus (lib/msix wires vectors
+ * with it). Do not close it; -1 once the device was released.
+ */
+int upci_dev_fd(const struct upci_dev *dev);
+
 /** upci_dev_backend() - the backend @dev was opened with. */
 enum upci_backend upci_dev_backend(const struct upci_dev *dev);
 

@@ -40,6 +40,11 @@ const char *upci_dev_name(const struct upci_dev *dev)
 	return dev->name;
 }
 
+int upci_dev_fd(const struct upci_dev *dev)
+{
+	return dev->fd;
+}
+
 enum upci_backend upci_dev_backend(const struct upci_dev *dev)
 {
 	return dev->iommu ? dev->iommu->backend : UPCI_BACKEND_AUTO;

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * upci/msix.h — device interrupts as eventfds, waiting on them, and the poll/interrupt hybrid.
+ *
+ * One eventfd per vector, wired with VFIO_DEVICE_SET_IRQS. The kernel signals the eventfd from its
+ * interrupt handler; the waiting thread reads it directly (no dispatcher thread in between).
+ *
+ * Masking: VFIO does not implement mask/unmask for MSI-X (it returns -ENOTTY), so a driver masks at the
+ * device (the 82574L's IMC/IMS registers) — upci does not pretend otherwise.
+ *
+ * Functions return 0 (or a count) or a negative errno, with one log line on failure.
+ */
+#ifndef UPCI_MSIX_H
+#define UPCI_MSIX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "upci/vfio.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** enum upci_irq_kind - which interrupt mechanism a struct upci_irqs drives. */
+enum upci_irq_kind {
+	UPCI_IRQ_AUTO = 0, /* MSI-X, else MSI, else INTx */
+	UPCI_IRQ_MSIX,
+	UPCI_IRQ_MSI,
+	UPCI_IRQ_INTX,
+};
+
+struct upci_irqs;
+
+/**
+ * upci_irqs_open() - prepare the interrupts of @dev (nothing is enabled yet).
+ * @kind: UPCI_IRQ_AUTO picks MSI-X, then MSI, then INTx, by what VFIO_DEVICE_GET_IRQ_INFO offers.
+ * Return: 0 and *@out, or a negative errno.
+ */
+int upci_irqs_open(struct upci_dev *dev, enum upci_irq_kind kind, struct upci_irqs **out);
+
+/** upci_irqs_close() - disable every vector, close the eventfds, free. NULL is ignored. */
+void upci_irqs_close(struct upci_irqs *irqs);
+
+/** upci_irqs_kind() - the mechanism in use (never AUTO). */
+enum upci_irq_kind upci_irqs_kind(const struct upci_irqs *irqs);
+
+/** upci_irqs_max() - how many vectors the device offers for this mechanism. */
+unsigned upci_irqs_max(const struct upci_irqs *irqs);
+
+/** upci_irqs_can_grow() - vectors can be added while others are live (MSI-X without NORESIZE). */
+bool upci_irqs_can_grow(const struct upci_irqs *irqs);
+
+/**
+ * upci_irqs_enable() - give vectors [@first, @first + @count) an eventfd each and wire them.
+ *
+ * The first call enables the mechanism. Later calls that reach beyond the live vectors grow the set:
+ * in place where the kernel allows it (no NORESIZE), otherwise by disabling and re-enabling the whole set
+ * with the same eventfds (an interrupt raised in between may be lost: the API counts these re-enables).
+ * The kernel granting fewer vectors than asked is an error (-ENOSPC).
+ */
+int upci_irqs_enable(struct upci_irqs *irqs, unsigned first, unsigned count);
+
+/**
+ * upci_irqs_rewire() - point vector @vector at @fd (an eventfd the caller owns), or de-assign it (@fd -1).
+ * The vector's own eventfd stays open and can be wired back with upci_irqs_rewire(irqs, v, upci_irqs_fd()).
+ */
+int upci_irqs_rewire(struct upci_irqs *irqs, unsigned vector, int fd);
+
+/** upci_irqs_disable() - turn the mechanism off (vectors keep their eventfds for a later enable). */
+int upci_irqs_disable(struct upci_irqs *irqs);
+
+/** upci_irqs_fd() - vector @vector's eventfd, or -ENOENT when it has none. */
+int upci_irqs_fd(const struct upci_irqs *irqs, unsigned vector);
+
+/** upci_irqs_live() - how many vectors are currently enabled in the kernel. */
+unsigned upci_irqs_live(const struct upci_irqs *irqs);
+
+/** upci_irqs_full_reenables() - how often growing needed a full disable/enable (NORESIZE kernels). */
+unsigned upci_irqs_full_reenables(const struct upci_irqs *irqs);
+
+/**
+ * upci_irqs_trigger() - have the kernel signal vector @vector's eventfd itself (SET_IRQS DATA_NONE |
+ * ACTION_TRIGGER): the software floor of the wake-up path, with no device involved.
+ */
+int upci_irqs_trigger(struct upci_irqs *irqs, unsigned vector);
+
+/**
+ * upci_irqs_wait() - block until vector @vector fires or @timeout_ms passes (-1: forever).
+ * Consumes the eventfd counter once. Return: the number of signals consumed (>= 1), 0 on timeout, -errno.
+ */
+int upci_irqs_wait(struct upci_irqs *irqs, unsigned vector, int timeout_ms);
+
+/** upci_msix_pending() - vector @vector's Pending Bit (MSI-X PBA), read through the BAR accessors. */
+int upci_msix_pending(struct upci_irqs *irqs, unsigned vector);
+
+/* ---- waiting on many vectors ---- */
+
+struct upci_waitset;
+
+/** upci_waitset_create() - an epoll set; one thread waits on vectors of any number of devices. */
+int upci_waitset_create(struct upci_waitset **out);
+void upci_waitset_destroy(struct upci_waitset *ws);
+
+/** upci_waitset_add() - watch eventfd @fd; @tag comes back from upci_waitset_wait() when it fires. */
+int upci_waitset_add(struct upci_waitset *ws, int fd, void *tag);
+int upci_waitset_remove(struct upci_waitset *ws, int fd);
+
+/**
+ * upci_waitset_wait() - block until at least one watched eventfd fires or @timeout_ms passes.
+ * Each ready eventfd's counter is consumed exactly once; its tag goes to @tags.
+ * Return: the number of tags written (0 on timeout), or -errno.
+ */
+int upci_waitset_wait(struct upci_waitset *ws, void **tags, unsigned max, int timeout_ms);
+
+/* ---- the poll/interrupt hybrid ---- */
+
+/**
+ * struct upci_hybrid_ops - what the hybrid needs from a queue.
+ * @poll:   process up to @budget packets; return how many (0: the queue was empty).
+ * @arm:    enable the queue's interrupt at the device (e.g. write IMS).
+ * @disarm: disable it (e.g. write IMC), so polling runs without interrupts.
+ * @now_ns: a monotonic clock (NULL: CLOCK_MONOTONIC); tests inject their own.
+ */
+struct upci_hybrid_ops {
+	unsigned (*poll)(void *queue, unsigned budget);
+	void (*arm)(void *queue);
+	void (*disarm)(void *queue);
+	uint64_t (*now_ns)(void *queue);
+};
+
+/** struct upci_hybrid_cfg - tuning; zero fields take the defaults shown. */
+struct upci_hybrid_cfg {
+	unsigned budget;           /* packets per poll (32) */
+	unsigned idle_polls;       /* empty polls in a row before arming (64) */
+	int sleep_timeout_ms;      /* longest sleep before polling again anyway (100; -1: none) */
+	bool adaptive;             /* choose idle_polls from the recent packet rate */
+	uint64_t busy_rate_pps;    /* adaptive: at or above this rate never sleep (100000) */
+};
+
+/** struct upci_hybrid_stats - counters, for CPU-use and latency accounting. */
+struct upci_hybrid_stats {
+	uint64_t polls;
+	uint64_t empty_polls;
+	uint64_t packets;
+	uint64_t arms;
+	uint64_t rearm_catches;   /* the poll right after arming found work: a lost wake-up avoided */
+	uint64_t sleeps;
+	uint64_t wakeups;         /* woken by the interrupt */
+	uint64_t spurious_wakeups;/* woken, but the next poll found nothing */
+	uint64_t timeouts;        /* woken by the sleep timeout */
+	uint64_t ns_asleep;
+};
+
+struct upci_hybrid {
+	struct upci_hybrid_ops ops;
+	void *queue;
+	int fd;                      /* the queue's interrupt eventfd */
+	struct upci_hybrid_cfg cfg;
+	struct upci_hybrid_stats stats;
+	unsigned empty_run;          /* empty polls in a row */
+	unsigned threshold;          /* current idle_polls (adaptive changes it) */
+	bool woke;                   /* the last sleep ended with an interrupt */
+	uint64_t window_start_ns, window_packets;
+};
+
+/** upci_hybrid_init() - set up @h for @queue whose interrupt signals eventfd @fd. */
+int upci_hybrid_init(struct upci_hybrid *h, const struct upci_hybrid_ops *ops, void *queue, int fd,
+		     const struct upci_hybrid_cfg *cfg);
+
+/**
+ * upci_hybrid_step() - one step of the policy: poll; after a run of empty polls arm the interrupt, poll
+ * once more (a packet that landed between the last empty poll and the arm is caught here, not by a
+ * timeout), and only then sleep on the eventfd; on wake consume the event, disarm, and return to polling.
+ * Return: packets processed in this step (0 when it slept or polled empty), or -errno from the wait.
+ */
+int upci_hybrid_step(struct upci_hybrid *h);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

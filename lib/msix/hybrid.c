@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The poll/interrupt hybrid: poll while there is work; after a run of empty polls arm the queue's
+ * interrupt, poll once more, and only then sleep on its eventfd; on wake disarm and poll again.
+ *
+ * The extra poll after arming closes the classic race: a packet that arrives after the last empty poll but
+ * before the interrupt is armed raises no interrupt (the cause was already set while disarmed, or the
+ * device only signals new causes), so a policy that sleeps right after arming waits for its timeout.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <time.h>
+
+#include "upci/kernel.h"
+#include "upci/msix.h"
+
+static uint64_t now_ns(struct upci_hybrid *h)
+{
+	struct timespec ts;
+
+	if (h->ops.now_ns)
+		return h->ops.now_ns(h->queue);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int upci_hybrid_init(struct upci_hybrid *h, const struct upci_hybrid_ops *ops, void *queue, int fd,
+		     const struct upci_hybrid_cfg *cfg)
+{
+	if (!h || !ops || !ops->poll || !ops->arm || !ops->disarm || fd < 0)
+		return -EINVAL;
+	memset(h, 0, sizeof(*h));
+	h->ops = *ops;
+	h->queue = queue;
+	h->fd = fd;
+	if (cfg)
+		h->cfg = *cfg;
+	if (!h->cfg.budget)
+		h->cfg.budget = 32;
+	if (!h->cfg.idle_polls)
+		h->cfg.idle_polls = 64;
+	if (!h->cfg.sleep_timeout_ms)
+		h->cfg.sleep_timeout_ms = 100;
+	if (!h->cfg.busy_rate_pps)
+		h->cfg.busy_rate_pps = 100000;
+	h->threshold = h->cfg.idle_polls;
+	if (h->cfg.adaptive)
+		h->window_start_ns = now_ns(h);
+	return 0;
+}
+
+/* Adaptive threshold from the packet rate of the last window (>= 1 ms): busy queues never sleep; the
+ * quieter the queue, the sooner it sleeps. */
+static void adapt(struct upci_hybrid *h, unsigned n)
+{
+	uint64_t t, elapsed, rate;
+
+	h->window_packets += n;
+	t = now_ns(h);
+	elapsed = t - h->window_start_ns;
+	if (elapsed < 1000000)
+		return;
+	rate = h->window_packets * 1000000000ull / elapsed;
+	if (rate >= h->cfg.busy_rate_pps) {
+		h->threshold = UINT32_MAX;
+	} else {
+		uint64_t th = (uint64_t)h->cfg.idle_polls * rate / h->cfg.busy_rate_pps;
+
+		h->threshold = th < 1 ? 1 : (unsigned)th;
+	}
+	h->window_start_ns = t;
+	h->window_packets = 0;
+}
+
+static unsigned poll_queue(struct upci_hybrid *h)
+{
+	unsigned n = h->ops.poll(h->queue, h->cfg.budget);
+
+	h->stats.polls++;
+	if (n)
+		h->stats.packets += n;
+	else
+		h->stats.empty_polls++;
+	if (h->cfg.adaptive)
+		adapt(h, n);
+	return n;
+}
+
+/* Read the eventfd without blocking: drop signals raised while we were polling anyway. */
+static void drain(struct upci_hybrid *h)
+{
+	uint64_t stale;
+
+	(void)!upci_kernel()->read(h->fd, &stale, sizeof(stale));
+}
+
+/* Sleep until the eventfd fires or the timeout passes. Return: 1 woken, 0 timeout, -errno. */
+static int sleep_on_fd(struct upci_hybrid *h)
+{
+	struct pollfd p = { .fd = h->fd, .events = POLLIN };
+	uint64_t count, t0 = now_ns(h);
+	int rc;
+
+	do
+		rc = poll(&p, 1, h->cfg.sleep_timeout_ms);
+	while (rc < 0 && errno == EINTR);
+	h->stats.sleeps++;
+	h->stats.ns_asleep += now_ns(h) - t0;
+	if (rc < 0)
+		return -errno;
+	if (rc == 0)
+		return 0;
+	return upci_kernel()->read(h->fd, &count, sizeof(count)) == (ssize_t)sizeof(count) ? 1 : 0;
+}
+
+int upci_hybrid_step(struct upci_hybrid *h)
+{
+	unsigned n = poll_queue(h);
+	int rc;
+
+	if (h->woke) {
+		h->woke = false;
+		if (n == 0)
+			h->stats.spurious_wakeups++;
+	}
+	if (n) {
+		h->empty_run = 0;
+		return (int)n;
+	}
+	if (++h->empty_run < h->threshold)
+		return 0;
+
+	drain(h);
+	h->ops.arm(h->queue);
+	h->stats.arms++;
+	n = poll_queue(h); /* the re-poll: work that arrived before the arm took effect */
+	if (n) {
+		h->stats.rearm_catches++;
+		h->ops.disarm(h->queue);
+		h->empty_run = 0;
+		return (int)n;
+	}
+	rc = sleep_on_fd(h);
+	h->ops.disarm(h->queue);
+	h->empty_run = 0;
+	if (rc < 0)
+		return rc;
+	if (rc) {
+		h->stats.wakeups++;
+		h->woke = true;
+	} else {
+		h->stats.timeouts++;
+	}
+	return 0;
+}

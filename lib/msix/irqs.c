@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Device interrupts (MSI-X, MSI, INTx) as one eventfd per vector, wired with VFIO_DEVICE_SET_IRQS. */
+#include <errno.h>
+#include <linux/vfio.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+
+#include "upci/io.h"
+#include "upci/kernel.h"
+#include "upci/log.h"
+#include "upci/msix.h"
+
+#define LOG_MSIX "msix"
+
+struct upci_irqs {
+	struct upci_dev *dev;
+	enum upci_irq_kind kind;
+	unsigned index;          /* VFIO_PCI_*_IRQ_INDEX */
+	unsigned max;
+	uint32_t flags;          /* VFIO_IRQ_INFO_* */
+	int *fds;                /* each vector's own eventfd, -1 when none yet */
+	int *wired;              /* what each vector is wired to in the kernel, -1 for nothing */
+	unsigned live;           /* vectors [0, live) are enabled in the kernel */
+	unsigned full_reenables;
+};
+
+static const unsigned kind_index[] = {
+	[UPCI_IRQ_MSIX] = VFIO_PCI_MSIX_IRQ_INDEX,
+	[UPCI_IRQ_MSI] = VFIO_PCI_MSI_IRQ_INDEX,
+	[UPCI_IRQ_INTX] = VFIO_PCI_INTX_IRQ_INDEX,
+};
+
+static const char *const kind_names[] = {
+	[UPCI_IRQ_AUTO] = "auto", [UPCI_IRQ_MSIX] = "MSI-X", [UPCI_IRQ_MSI] = "MSI", [UPCI_IRQ_INTX] = "INTx",
+};
+
+/*
+ * VFIO_DEVICE_SET_IRQS on the vectors [@start, @start + @count). @fds: one per vector for DATA_EVENTFD,
+ * NULL otherwise. Return: 0, -errno, or a positive count when the kernel granted fewer vectors.
+ */
+static int set_irqs(struct upci_irqs *q, uint32_t flags, unsigned start, unsigned count, const int *fds)
+{
+	size_t data = fds ? count * sizeof(int32_t) : 0;
+	struct vfio_irq_set *set = calloc(1, sizeof(*set) + data);
+	int rc;
+
+	if (!set)
+		return -ENOMEM;
+	set->argsz = (uint32_t)(sizeof(*set) + data);
+	set->flags = flags | VFIO_IRQ_SET_ACTION_TRIGGER;
+	set->index = q->index;
+	set->start = start;
+	set->count = count;
+	for (unsigned i = 0; fds && i < count; i++)
+		((int32_t *)set->data)[i] = fds[i];
+	rc = upci_kernel()->ioctl(upci_dev_fd(q->dev), VFIO_DEVICE_SET_IRQS, set);
+	if (rc < 0)
+		rc = -errno;
+	free(set);
+	return rc;
+}
+
+int upci_irqs_open(struct upci_dev *dev, enum upci_irq_kind kind, struct upci_irqs **out)
+{
+	struct upci_irq_info info = { 0 };
+	struct upci_irqs *q;
+
+	*out = NULL;
+	if (kind == UPCI_IRQ_AUTO) {
+		for (kind = UPCI_IRQ_MSIX; kind <= UPCI_IRQ_INTX; kind++)
+			if (!upci_dev_irq_info(dev, kind_index[kind], &info) && info.count &&
+			    (info.flags & VFIO_IRQ_INFO_EVENTFD))
+				break;
+	}
+	if (kind < UPCI_IRQ_MSIX || kind > UPCI_IRQ_INTX || upci_dev_irq_info(dev, kind_index[kind], &info) ||
+	    !info.count || !(info.flags & VFIO_IRQ_INFO_EVENTFD)) {
+		upci_log(UPCI_LOG_ERR, LOG_MSIX, "%s: the device offers no %s interrupt through VFIO", upci_dev_name(dev),
+			 kind <= UPCI_IRQ_INTX ? kind_names[kind] : "usable");
+		return -ENODEV;
+	}
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->dev = dev;
+	q->kind = kind;
+	q->index = kind_index[kind];
+	q->max = info.count;
+	q->flags = info.flags;
+	q->fds = malloc(q->max * sizeof(int));
+	q->wired = malloc(q->max * sizeof(int));
+	if (!q->fds || !q->wired) {
+		upci_irqs_close(q);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < q->max; i++)
+		q->fds[i] = q->wired[i] = -1;
+	*out = q;
+	return 0;
+}
+
+void upci_irqs_close(struct upci_irqs *q)
+{
+	if (!q)
+		return;
+	if (q->live)
+		upci_irqs_disable(q);
+	for (unsigned i = 0; q->fds && i < q->max; i++)
+		if (q->fds[i] >= 0)
+			upci_kernel()->close(q->fds[i]);
+	free(q->fds);
+	free(q->wired);
+	free(q);
+}
+
+enum upci_irq_kind upci_irqs_kind(const struct upci_irqs *q)
+{
+	return q->kind;
+}
+
+unsigned upci_irqs_max(const struct upci_irqs *q)
+{
+	return q->max;
+}
+
+bool upci_irqs_can_grow(const struct upci_irqs *q)
+{
+	return q->kind == UPCI_IRQ_MSIX && !(q->flags & VFIO_IRQ_INFO_NORESIZE);
+}
+
+unsigned upci_irqs_live(const struct upci_irqs *q)
+{
+	return q->live;
+}
+
+unsigned upci_irqs_full_reenables(const struct upci_irqs *q)
+{
+	return q->full_reenables;
+}
+
+int upci_irqs_fd(const struct upci_irqs *q, unsigned vector)
+{
+	return vector < q->max && q->fds[vector] >= 0 ? q->fds[vector] : -ENOENT;
+}
+
+static int grant_error(struct upci_irqs *q, int rc, unsigned asked)
+{
+	if (rc > 0) {
+		upci_log(UPCI_LOG_ERR, LOG_MSIX, "%s: the kernel granted only %d of %u %s vectors", upci_dev_name(q->dev), rc,
+			 asked, kind_names[q->kind]);
+		return -ENOSPC;
+	}
+	upci_log(UPCI_LOG_ERR, LOG_MSIX, "%s: VFIO_DEVICE_SET_IRQS (%s, %u vectors) failed: %s", upci_dev_name(q->dev),
+		 kind_names[q->kind], asked, strerror(-rc));
+	return rc;
+}
+
+/* Enable [0, n) from scratch, each vector wired as @want says. */
+static int enable_all(struct upci_irqs *q, unsigned n, const int *want)
+{
+	int rc = set_irqs(q, VFIO_IRQ_SET_DATA_EVENTFD, 0, n, want);
+
+	if (rc)
+		return grant_error(q, rc, n);
+	memcpy(q->wired, want, n * sizeof(int));
+	q->live = n;
+	return 0;
+}
+
+int upci_irqs_enable(struct upci_irqs *q, unsigned first, unsigned count)
+{
+	unsigned end = first + count;
+	int *want, rc;
+
+	if (count == 0 || first >= q->max || count > q->max - first) {
+		upci_log(UPCI_LOG_ERR, LOG_MSIX, "%s: vectors %u..%u asked, the device has %u", upci_dev_name(q->dev), first,
+			 end - 1, q->max);
+		return -EINVAL;
+	}
+	if (upci_dev_removed(q->dev))
+		return -ENODEV;
+	for (unsigned v = first; v < end; v++) {
+		if (q->fds[v] < 0 && (q->fds[v] = upci_kernel()->eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+			rc = -errno;
+			q->fds[v] = -1;
+			upci_log(UPCI_LOG_ERR, LOG_MSIX, "%s: eventfd: %s", upci_dev_name(q->dev), strerror(-rc));
+			return rc;
+		}
+	}
+	want = malloc(q->max * sizeof(int));
+	if (!want)
+		return -ENOMEM;
+	memcpy(want, q->wired, q->max * sizeof(int));
+	for (unsigned v = first; v < end; v++)
+		want[v] = q->fds[v];
+	if (q->live == 0) {
+		rc = enable_all(q, end, want);
+	} else if (end <= q->live || upci_irqs_can_grow(q)) {
+		/* Inside the live set, or a kernel with dynamic MSI-X: wire the block in place. */
+		rc = set_irqs(q, VFIO_IRQ_SET_DATA_EVENTFD, first, count, want + first);
+		if (rc)
+			rc = grant_error(q, rc, count);
+		else {
+			memcpy(q->wired + first, want + first, count * sizeof(int));
+			if (end > q->live)
+				q->live = end;
+		}
+	} else {
+		/* NORESIZE: the only way to more vectors is a full disable and re-enable. */
+		q->full_reenables++;
+		rc = set_irqs(q, VFIO_IRQ_SET_DATA_NONE, 0, 0, NULL);
+		q->live = 0;
+		rc = rc ? grant_error(q, rc, 0) : enable_all(q, end, want);
+	}
+	free(want);
+	return rc;
+}
+
+int upci_irqs_rewire(struct upci_irqs *q, unsigned vector, int fd)
+{
+	int rc;
+
+	if (vector >= q->live) {
+		upci_log(UPCI_LOG_ERR, LOG_MSIX, "%s: vector %u is not enabled (%u live)", upci_dev_name(q->dev), vector,
+			 q->live);
+		return -EINVAL;
+	}
+	rc = set_irqs(q, VFIO_IRQ_SET_DATA_EVENTFD, vector, 1, &fd);
+	if (rc)
+		return grant_error(q, rc, 1);
+	q->wired[vector] = fd;
+	return 0;
+}
+
+int upci_irqs_disable(struct upci_irqs *q)
+{
+	int rc = q->live && !upci_dev_removed(q->dev) ? set_irqs(q, VFIO_IRQ_SET_DATA_NONE, 0, 0, NULL) : 0;
+
+	q->live = 0;
+	for (unsigned i = 0; i < q->max; i++)
+		q->wired[i] = -1;
+	if (rc)
+		upci_log(UPCI_LOG_ERR, LOG_MSIX, "%s: disabling %s failed: %s", upci_dev_name(q->dev), kind_names[q->kind],
+			 strerror(-rc));
+	return rc;
+}
+
+int upci_irqs_trigger(struct upci_irqs *q, unsigned vector)
+{
+	int rc;
+
+	if (vector >= q->live)
+		return -EINVAL;
+	rc = set_irqs(q, VFIO_IRQ_SET_DATA_NONE, vector, 1, NULL);
+	if (rc)
+		upci_log(UPCI_LOG_ERR, LOG_MSIX, "%s: loopback trigger of vector %u failed: %s", upci_dev_name(q->dev),
+			 vector, strerror(-rc));
+	return rc;
+}
+
+int upci_irqs_wait(struct upci_irqs *q, unsigned vector, int timeout_ms)
+{
+	struct pollfd p = { .fd = upci_irqs_fd(q, vector), .events = POLLIN };
+	uint64_t n;
+	int rc;
+
+	if (p.fd < 0)
+		return -ENOENT;
+	do
+		rc = poll(&p, 1, timeout_ms);
+	while (rc < 0 && errno == EINTR);
+	if (rc <= 0)
+		return rc < 0 ? -errno : 0;
+	if (upci_kernel()->read(p.fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
+		return errno == EAGAIN ? 0 : -errno; /* someone else consumed it */
+	return n > (uint64_t)INT32_MAX ? INT32_MAX : (int)n;
+}
+
+int upci_msix_pending(struct upci_irqs *q, unsigned vector)
+{
+	const struct upci_msix_layout *m = upci_dev_msix(q->dev);
+	const struct upci_bar *bar;
+	uint64_t word;
+
+	if (q->kind != UPCI_IRQ_MSIX || !m->present || vector >= m->vectors)
+		return -EINVAL;
+	bar = upci_dev_bar(q->dev, m->pba_bar);
+	word = upci_bar_read64(bar, m->pba_offset + (vector / 64) * 8);
+	return (int)((word >> (vector % 64)) & 1);
+}
