@@ -242,8 +242,67 @@ static int region_info(struct vfio_region_info *ri)
 	return 0;
 }
 
+/* Enable/disable/rewire/trigger as the kernel does for INTx, MSI and MSI-X (see vfio_pci_set_msi_trigger()). */
+static int set_vector_irqs(const struct vfio_irq_set *s)
+{
+	bool msix = s->index == VFIO_PCI_MSIX_IRQ_INDEX;
+	bool grow = msix && !(fake->irqs[VFIO_PCI_MSIX_IRQ_INDEX].flags & VFIO_IRQ_INFO_NORESIZE);
+	const int32_t *fds = (const int32_t *)s->data;
+
+	fake->last_set.argsz = s->argsz;
+	fake->last_set.flags = s->flags;
+	fake->last_set.index = s->index;
+	fake->last_set.start = s->start;
+	fake->last_set.count = s->count;
+	if ((s->flags & VFIO_IRQ_SET_DATA_EVENTFD) && s->count <= 32)
+		memcpy(fake->last_set.fds, fds, s->count * sizeof(int32_t));
+	if ((s->flags & VFIO_IRQ_SET_DATA_NONE) && s->count == 0) {
+		if (fake->irq_type != (int)s->index)
+			return fail(EINVAL);
+		fake->irq_type = -1;
+		fake->irq_allocated = 0;
+		fake->irq_disables++;
+		for (int i = 0; i < 32; i++)
+			fake->irq_wired[i] = -1;
+		return 0;
+	}
+	if (s->start + s->count > 32 || s->start + s->count > fake->irqs[s->index].count)
+		return fail(EINVAL);
+	if (s->flags & VFIO_IRQ_SET_DATA_EVENTFD) {
+		if (fake->irq_type >= 0 && fake->irq_type != (int)s->index)
+			return fail(EINVAL);
+		if (fake->irq_type < 0) {
+			unsigned nvec = s->start + s->count;
+
+			if (fake->irq_grant_limit && nvec > fake->irq_grant_limit)
+				return (int)fake->irq_grant_limit; /* fewer vectors than asked: a positive return */
+			fake->irq_type = (int)s->index;
+			fake->irq_allocated = nvec;
+		}
+		for (unsigned i = 0; i < s->count; i++) {
+			unsigned v = s->start + i;
+
+			if (v >= fake->irq_allocated) {
+				if (!grow)
+					return fail(EINVAL); /* NORESIZE: no vector beyond those allocated at enable */
+				fake->irq_allocated = v + 1;
+			}
+			fake->irq_wired[v] = fds[i];
+		}
+		return 0;
+	}
+	if (fake->irq_type != (int)s->index)
+		return fail(EINVAL);
+	for (unsigned v = s->start; v < s->start + s->count; v++) /* DATA_NONE trigger: the loopback */
+		if (v < fake->irq_allocated && fake->irq_wired[v] >= 0)
+			eventfd_write(fake->irq_wired[v], 1);
+	return 0;
+}
+
 static int set_irqs(const struct vfio_irq_set *s)
 {
+	if (s->index <= VFIO_PCI_MSIX_IRQ_INDEX)
+		return set_vector_irqs(s);
 	if (s->index == VFIO_PCI_REQ_IRQ_INDEX) {
 		if ((s->flags & VFIO_IRQ_SET_DATA_EVENTFD) && s->count == 1)
 			fake->req_eventfd = *(const int32_t *)s->data;
@@ -462,6 +521,9 @@ int fake_vfio_init(struct fake_vfio *f)
 	f->group_viable = true;
 	f->req_eventfd = -1;
 	f->dma_entry_limit = 65535;
+	f->irq_type = -1;
+	for (int i = 0; i < 32; i++)
+		f->irq_wired[i] = -1;
 	f->dev_flags = VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET;
 	for (int i = 0; i < FAKE_NUM_REGIONS; i++)
 		f->regions[i].memfd = -1;

@@ -56,6 +56,16 @@ struct fake_vfio {
 	uint32_t dma_entry_limit;     /* type1 DMA_AVAIL = limit - live mappings (default 65535) */
 	uint64_t last_map_iova;
 	bool sw_msi_option;           /* the kernel offers the (proposed) IOMMU_OPTION_SW_MSI_START/SIZE */
+	/* interrupts, modelled on vfio_pci_set_msi_trigger() */
+	unsigned irq_grant_limit;     /* enabling more vectors than this returns the count granted (0: no limit) */
+	int irq_type;                 /* the enabled index, -1 for none */
+	unsigned irq_allocated;       /* vectors allocated for it */
+	int irq_wired[32];            /* eventfd per vector, -1 */
+	int irq_disables;
+	struct {
+		uint32_t argsz, flags, index, start, count;
+		int32_t fds[32];
+	} last_set;                   /* the last VFIO_DEVICE_SET_IRQS for INTx/MSI/MSI-X */
 	uint64_t sw_msi_start, sw_msi_size_mb; /* what userspace set */
 };
 

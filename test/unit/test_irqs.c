@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Unit tests of lib/msix/irqs.c against the fake VFIO kernel: SET_IRQS layout, grants, growth, rewiring. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fake_vfio.h"
+#include "upci/log.h"
+#include "upci/msix.h"
+#include "upci/vfio.h"
+
+static char log_text[4096];
+
+static void capture_log(enum upci_log_level level, const char *line, void *arg)
+{
+	size_t used = strlen(log_text);
+
+	(void)level, (void)arg;
+	snprintf(log_text + used, sizeof(log_text) - used, "%s\n", line);
+}
+
+struct world {
+	struct fake_vfio f;
+	struct upci_dev *dev;
+	struct upci_irqs *irqs;
+};
+
+static int open_world(void **state, bool noresize)
+{
+	struct world *w = calloc(1, sizeof(*w));
+
+	if (!w || fake_vfio_init(&w->f))
+		return -1;
+	if (noresize)
+		w->f.irqs[VFIO_PCI_MSIX_IRQ_INDEX].flags |= VFIO_IRQ_INFO_NORESIZE;
+	log_text[0] = '\0';
+	upci_log_set_sink(capture_log, NULL);
+	if (upci_dev_open(FAKE_BDF, NULL, &w->dev) || upci_irqs_open(w->dev, UPCI_IRQ_AUTO, &w->irqs))
+		return -1;
+	*state = w;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	return open_world(state, false);
+}
+
+static int setup_noresize(void **state)
+{
+	return open_world(state, true);
+}
+
+static int teardown(void **state)
+{
+	struct world *w = *state;
+	int fds;
+
+	upci_irqs_close(w->irqs);
+	upci_dev_close(w->dev);
+	fds = w->f.live_fds;
+	fake_vfio_cleanup(&w->f);
+	free(w);
+	upci_log_set_sink(NULL, NULL);
+	return fds == 0 ? 0 : -1; /* every eventfd closed */
+}
+
+static void enable_layout(void **state)
+{
+	struct world *w = *state;
+	struct upci_irqs *q = w->irqs;
+
+	assert_int_equal(upci_irqs_kind(q), UPCI_IRQ_MSIX);
+	assert_int_equal(upci_irqs_max(q), 5);
+	assert_true(upci_irqs_can_grow(q));
+	assert_int_equal(upci_irqs_fd(q, 0), -ENOENT);
+	assert_int_equal(upci_irqs_enable(q, 0, 5), 0);
+	assert_int_equal(w->f.last_set.argsz, sizeof(struct vfio_irq_set) + 5 * sizeof(int32_t));
+	assert_int_equal(w->f.last_set.flags, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER);
+	assert_int_equal(w->f.last_set.index, VFIO_PCI_MSIX_IRQ_INDEX);
+	assert_int_equal(w->f.last_set.start, 0);
+	assert_int_equal(w->f.last_set.count, 5);
+	for (unsigned v = 0; v < 5; v++) {
+		assert_true(upci_irqs_fd(q, v) >= 0);
+		assert_int_equal(w->f.last_set.fds[v], upci_irqs_fd(q, v));
+		for (unsigned u = 0; u < v; u++)
+			assert_int_not_equal(upci_irqs_fd(q, u), upci_irqs_fd(q, v));
+	}
+	assert_int_equal(upci_irqs_live(q), 5);
+	assert_int_equal(w->f.irq_allocated, 5);
+}
+
+static void enable_block_leaves_the_rest_unwired(void **state)
+{
+	struct world *w = *state;
+
+	assert_int_equal(upci_irqs_enable(w->irqs, 2, 2), 0);
+	/* Enabling allocates vectors 0..3; only the asked block gets eventfds. */
+	assert_int_equal(w->f.last_set.start, 0);
+	assert_int_equal(w->f.last_set.count, 4);
+	assert_int_equal(w->f.last_set.fds[0], -1);
+	assert_int_equal(w->f.last_set.fds[1], -1);
+	assert_int_equal(w->f.last_set.fds[2], upci_irqs_fd(w->irqs, 2));
+	assert_int_equal(upci_irqs_fd(w->irqs, 0), -ENOENT);
+}
+
+static void partial_grant_is_an_error(void **state)
+{
+	struct world *w = *state;
+
+	w->f.irq_grant_limit = 3;
+	assert_int_equal(upci_irqs_enable(w->irqs, 0, 5), -ENOSPC);
+	assert_non_null(strstr(log_text, "granted only 3 of 5"));
+	assert_int_equal(upci_irqs_live(w->irqs), 0);
+	w->f.irq_grant_limit = 0;
+	assert_int_equal(upci_irqs_enable(w->irqs, 0, 5), 0);
+}
+
+static void bad_ranges(void **state)
+{
+	struct world *w = *state;
+	int fds_before = w->f.live_fds;
+
+	assert_int_equal(upci_irqs_enable(w->irqs, 4, 2), -EINVAL);
+	assert_int_equal(upci_irqs_enable(w->irqs, 5, 1), -EINVAL);
+	assert_int_equal(upci_irqs_enable(w->irqs, 0, 0), -EINVAL);
+	assert_int_equal(upci_irqs_enable(w->irqs, UINT32_MAX, 2), -EINVAL);
+	assert_int_equal(upci_irqs_rewire(w->irqs, 0, -1), -EINVAL); /* nothing live */
+	assert_int_equal(upci_irqs_trigger(w->irqs, 0), -EINVAL);
+	assert_int_equal(upci_irqs_wait(w->irqs, 9, 0), -ENOENT);
+	assert_int_equal(w->f.live_fds, fds_before); /* no eventfd was created for refused calls */
+}
+
+static void grow_in_place(void **state)
+{
+	struct world *w = *state;
+	int fd0;
+
+	assert_int_equal(upci_irqs_enable(w->irqs, 0, 1), 0);
+	fd0 = upci_irqs_fd(w->irqs, 0);
+	assert_int_equal(upci_irqs_enable(w->irqs, 1, 4), 0);
+	assert_int_equal(upci_irqs_full_reenables(w->irqs), 0);
+	assert_int_equal(w->f.irq_disables, 0);
+	assert_int_equal(w->f.last_set.start, 1);
+	assert_int_equal(w->f.last_set.count, 4);
+	assert_int_equal(w->f.irq_allocated, 5);
+	assert_int_equal(w->f.irq_wired[0], fd0);
+	assert_int_equal(upci_irqs_live(w->irqs), 5);
+}
+
+static void grow_with_noresize(void **state)
+{
+	struct world *w = *state;
+	int fd0;
+
+	assert_false(upci_irqs_can_grow(w->irqs));
+	assert_int_equal(upci_irqs_enable(w->irqs, 0, 1), 0);
+	fd0 = upci_irqs_fd(w->irqs, 0);
+	assert_int_equal(upci_irqs_enable(w->irqs, 1, 4), 0);
+	assert_int_equal(upci_irqs_full_reenables(w->irqs), 1);
+	assert_int_equal(w->f.irq_disables, 1);
+	assert_int_equal(w->f.last_set.start, 0);
+	assert_int_equal(w->f.last_set.count, 5);
+	assert_int_equal(w->f.irq_wired[0], fd0); /* the existing vector keeps its eventfd */
+	for (unsigned v = 1; v < 5; v++)
+		assert_int_equal(w->f.irq_wired[v], upci_irqs_fd(w->irqs, v));
+	/* Rewiring inside the live set needs no re-enable. */
+	assert_int_equal(upci_irqs_enable(w->irqs, 2, 1), 0);
+	assert_int_equal(upci_irqs_full_reenables(w->irqs), 1);
+}
+
+static void rewire_and_deassign(void **state)
+{
+	struct world *w = *state;
+	int other = eventfd(0, EFD_NONBLOCK);
+
+	assert_int_equal(upci_irqs_enable(w->irqs, 0, 5), 0);
+	assert_int_equal(upci_irqs_rewire(w->irqs, 2, -1), 0);
+	assert_int_equal(w->f.last_set.start, 2);
+	assert_int_equal(w->f.last_set.count, 1);
+	assert_int_equal(w->f.last_set.fds[0], -1);
+	assert_int_equal(w->f.irq_wired[2], -1);
+	assert_int_equal(upci_irqs_rewire(w->irqs, 2, other), 0);
+	assert_int_equal(w->f.irq_wired[2], other);
+	assert_int_equal(upci_irqs_trigger(w->irqs, 2), 0);
+	assert_int_equal(upci_irqs_wait(w->irqs, 2, 0), 0); /* its own eventfd is no longer wired */
+	assert_int_equal(eventfd_read(other, &(eventfd_t){ 0 }), 0);
+	assert_int_equal(upci_irqs_rewire(w->irqs, 2, upci_irqs_fd(w->irqs, 2)), 0);
+	close(other);
+}
+
+static void loopback_and_wait(void **state)
+{
+	struct world *w = *state;
+
+	assert_int_equal(upci_irqs_enable(w->irqs, 0, 5), 0);
+	assert_int_equal(upci_irqs_wait(w->irqs, 1, 0), 0); /* nothing yet: timeout */
+	assert_int_equal(upci_irqs_trigger(w->irqs, 1), 0);
+	assert_int_equal(w->f.last_set.flags, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER);
+	assert_int_equal(w->f.last_set.start, 1);
+	assert_int_equal(w->f.last_set.count, 1);
+	assert_int_equal(upci_irqs_trigger(w->irqs, 1), 0);
+	assert_int_equal(upci_irqs_wait(w->irqs, 1, 1000), 2); /* two signals, consumed at once */
+	assert_int_equal(upci_irqs_wait(w->irqs, 1, 0), 0);
+}
+
+static void disable_and_reenable(void **state)
+{
+	struct world *w = *state;
+
+	assert_int_equal(upci_irqs_enable(w->irqs, 0, 3), 0);
+	assert_int_equal(upci_irqs_disable(w->irqs), 0);
+	assert_int_equal(w->f.last_set.flags, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER);
+	assert_int_equal(w->f.last_set.count, 0);
+	assert_int_equal(w->f.irq_type, -1);
+	assert_int_equal(upci_irqs_live(w->irqs), 0);
+	assert_int_equal(upci_irqs_enable(w->irqs, 0, 5), 0);
+	assert_int_equal(w->f.irq_allocated, 5);
+}
+
+static void kernel_refusal_is_reported(void **state)
+{
+	struct world *w = *state;
+
+	/* The third eventfd cannot be created: nothing is wired, the two made are kept for the retry. */
+	w->f.fail_at[FAKE_EVENTFD] = w->f.calls[FAKE_EVENTFD] + 3;
+	assert_int_equal(upci_irqs_enable(w->irqs, 0, 5), -EMFILE);
+	assert_int_equal(upci_irqs_live(w->irqs), 0);
+	assert_int_equal(w->f.irq_type, -1);
+	assert_true(upci_irqs_fd(w->irqs, 1) >= 0);
+	assert_int_equal(upci_irqs_fd(w->irqs, 2), -ENOENT);
+	w->f.fail_at[FAKE_IOCTL] = w->f.calls[FAKE_IOCTL] + 1;
+	assert_int_equal(upci_irqs_enable(w->irqs, 0, 5), -EIO);
+	assert_non_null(strstr(log_text, "VFIO_DEVICE_SET_IRQS"));
+	assert_int_equal(upci_irqs_live(w->irqs), 0);
+	assert_int_equal(upci_irqs_enable(w->irqs, 0, 5), 0);
+	assert_int_equal(upci_irqs_live(w->irqs), 5);
+}
+
+static void pending_bit(void **state)
+{
+	struct world *w = *state;
+	uint64_t pba = 1u << 3;
+
+	fake_region_poke(&w->f, 3, 0x2000, &pba, sizeof(pba));
+	assert_int_equal(upci_msix_pending(w->irqs, 3), 1);
+	assert_int_equal(upci_msix_pending(w->irqs, 2), 0);
+	assert_int_equal(upci_msix_pending(w->irqs, 5), -EINVAL);
+}
+
+static void kind_fallbacks(void **state)
+{
+	struct world *w = *state;
+	struct upci_irqs *q = NULL;
+
+	w->f.irqs[VFIO_PCI_MSIX_IRQ_INDEX].count = 0;
+	upci_dev_close(w->dev);
+	assert_int_equal(upci_dev_open(FAKE_BDF, NULL, &w->dev), 0);
+	assert_int_equal(upci_irqs_open(w->dev, UPCI_IRQ_AUTO, &q), 0);
+	assert_int_equal(upci_irqs_kind(q), UPCI_IRQ_MSI);
+	upci_irqs_close(q);
+	assert_int_equal(upci_irqs_open(w->dev, UPCI_IRQ_MSIX, &q), -ENODEV);
+	assert_non_null(strstr(log_text, "no MSI-X interrupt"));
+	w->f.irqs[VFIO_PCI_MSI_IRQ_INDEX].count = 0;
+	upci_dev_close(w->dev);
+	assert_int_equal(upci_dev_open(FAKE_BDF, NULL, &w->dev), 0);
+	assert_int_equal(upci_irqs_open(w->dev, UPCI_IRQ_AUTO, &q), 0);
+	assert_int_equal(upci_irqs_kind(q), UPCI_IRQ_INTX);
+	assert_int_equal(upci_irqs_enable(q, 0, 1), 0);
+	assert_int_equal(w->f.last_set.index, VFIO_PCI_INTX_IRQ_INDEX);
+	upci_irqs_close(q);
+	w->f.irqs[VFIO_PCI_INTX_IRQ_INDEX].count = 0;
+	upci_dev_close(w->dev);
+	assert_int_equal(upci_dev_open(FAKE_BDF, NULL, &w->dev), 0);
+	assert_int_equal(upci_irqs_open(w->dev, UPCI_IRQ_AUTO, &q), -ENODEV);
+}
+
+static void close_disables(void **state)
+{
+	struct world *w = *state;
+
+	assert_int_equal(upci_irqs_enable(w->irqs, 0, 5), 0);
+	upci_irqs_close(w->irqs);
+	w->irqs = NULL;
+	assert_int_equal(w->f.irq_type, -1);
+	assert_int_equal(w->f.irq_disables, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(enable_layout, setup, teardown),
+		cmocka_unit_test_setup_teardown(enable_block_leaves_the_rest_unwired, setup, teardown),
+		cmocka_unit_test_setup_teardown(partial_grant_is_an_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(bad_ranges, setup, teardown),
+		cmocka_unit_test_setup_teardown(grow_in_place, setup, teardown),
+		cmocka_unit_test_setup_teardown(grow_with_noresize, setup_noresize, teardown),
+		cmocka_unit_test_setup_teardown(rewire_and_deassign, setup, teardown),
+		cmocka_unit_test_setup_teardown(loopback_and_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(disable_and_reenable, setup, teardown),
+		cmocka_unit_test_setup_teardown(kernel_refusal_is_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(pending_bit, setup, teardown),
+		cmocka_unit_test_setup_teardown(kind_fallbacks, setup, teardown),
+		cmocka_unit_test_setup_teardown(close_disables, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("irqs", tests, NULL, NULL);
+}
