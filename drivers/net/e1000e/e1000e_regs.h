@@ -27,6 +27,97 @@ enum e1000e_reg {
 	E1000E_EITR0 = 0x000e8,    /* 10.2.4.10 Extended Interrupt Throttle, one per vector (+4 each) */
 };
 
+/* 10.2.5 / 10.2.6 / 10.2.9: receive, transmit, filtering and statistics registers. */
+enum e1000e_reg2 {
+	E1000E_RCTL = 0x00100,     /* 10.2.5.1 Receive Control */
+	E1000E_TCTL = 0x00400,     /* 10.2.6.1 Transmit Control */
+	E1000E_TIPG = 0x00410,     /* 10.2.6.2 Transmit IPG */
+	E1000E_RXCSUM = 0x05000,   /* 10.2.5.17 Receive Checksum Control */
+	E1000E_RFCTL = 0x05008,    /* 10.2.5.18 Receive Filter Control */
+	E1000E_RAL0 = 0x05400,     /* 10.2.5.23 Receive Address Low */
+	E1000E_RAH0 = 0x05404,     /* 10.2.5.24 Receive Address High */
+	E1000E_MRQC = 0x05818,     /* 10.2.5.26 Multiple Receive Queues Command */
+	E1000E_RETA = 0x05c00,     /* 10.2.5.27 Redirection Table, 32 registers */
+	E1000E_RSSRK = 0x05c80,    /* 10.2.5.28 RSS Random Key, 10 registers */
+	E1000E_RDBAL0 = 0x02800,   /* 10.2.5.x Receive Descriptor Base Low, queue 0; queue 1 at +0x100 */
+	E1000E_RDBAH0 = 0x02804,
+	E1000E_RDLEN0 = 0x02808,
+	E1000E_RDH0 = 0x02810,
+	E1000E_RDT0 = 0x02818,
+	E1000E_RDTR = 0x02820,     /* receive interrupt delay timer */
+	E1000E_RXDCTL0 = 0x02828,
+	E1000E_RADV = 0x0282c,     /* receive interrupt absolute delay */
+	E1000E_TDBAL0 = 0x03800,   /* 10.2.6.x Transmit Descriptor Base Low, queue 0; queue 1 at +0x100 */
+	E1000E_TDBAH0 = 0x03804,
+	E1000E_TDLEN0 = 0x03808,
+	E1000E_TDH0 = 0x03810,
+	E1000E_TDT0 = 0x03818,
+	E1000E_TIDV = 0x03820,     /* transmit interrupt delay */
+	E1000E_TXDCTL0 = 0x03828,
+	E1000E_TADV = 0x0382c,
+	E1000E_QUEUE_STRIDE = 0x100,
+	/* 10.2.9 statistics: clear on read */
+	E1000E_CRCERRS = 0x04000,
+	E1000E_MPC = 0x04010,
+	E1000E_GPRC = 0x04074,
+	E1000E_GPTC = 0x04080,
+	E1000E_GORCL = 0x04088,
+	E1000E_GORCH = 0x0408c,
+	E1000E_GOTCL = 0x04090,
+	E1000E_GOTCH = 0x04094,
+	E1000E_RNBC = 0x040a0,
+	E1000E_RUC = 0x040a4,
+	E1000E_ROC = 0x040ac,
+	E1000E_TPR = 0x040d0,
+	E1000E_TPT = 0x040d4,
+};
+
+/* 10.2.2.1 CTRL bits. */
+enum {
+	E1000E_CTRL_FD = 1u << 0,
+	E1000E_CTRL_ASDE = 1u << 5,
+	E1000E_CTRL_SLU = 1u << 6,      /* set link up */
+	E1000E_CTRL_RST = 1u << 26,     /* device reset. QEMU: reloads the MAC only; re-initialise everything */
+};
+
+/* 10.2.2.2 STATUS bits. */
+enum {
+	E1000E_STATUS_FD = 1u << 0,
+	E1000E_STATUS_LU = 1u << 1,
+	E1000E_STATUS_SPEED_SHIFT = 6,  /* 00: 10, 01: 100, 1x: 1000 Mb/s */
+};
+
+/* 10.2.5.1 RCTL bits. */
+enum {
+	E1000E_RCTL_EN = 1u << 1,
+	E1000E_RCTL_UPE = 1u << 3,      /* unicast promiscuous */
+	E1000E_RCTL_MPE = 1u << 4,      /* multicast promiscuous */
+	E1000E_RCTL_BAM = 1u << 15,     /* accept broadcast */
+	E1000E_RCTL_BSIZE_2048 = 0u << 16,
+	E1000E_RCTL_SECRC = 1u << 26,   /* strip the Ethernet CRC */
+};
+
+/* 10.2.6.1 TCTL: enable, pad short packets, collision threshold and distance as Linux programs them. */
+enum {
+	E1000E_TCTL_EN = 1u << 1,
+	E1000E_TCTL_PSP = 1u << 3,
+	E1000E_TCTL_CT = 0x0fu << 4,
+	E1000E_TCTL_COLD = 0x3fu << 12,
+	E1000E_TIPG_DEFAULT = 0x00602008u, /* IPGT 8, IPGR1 8, IPGR2 6 (copper) */
+};
+
+enum {
+	E1000E_RFCTL_EXTEN = 1u << 15,  /* extended rx descriptors */
+	E1000E_RXCSUM_PCSD = 1u << 13,  /* write the RSS hash instead of the packet checksum */
+	E1000E_RAH_AV = 1u << 31,       /* address valid */
+	E1000E_MRQC_RSS = 0x1,          /* MRQC.Multiple Receive Queues Enable = RSS */
+	E1000E_MRQC_TCPIPV4 = 1u << 16, /* hash fields */
+	E1000E_MRQC_IPV4 = 1u << 17,
+	E1000E_MRQC_TCPIPV6 = 1u << 18,
+	E1000E_MRQC_IPV6 = 1u << 20,
+	E1000E_CTRL_EXT_DRV_LOAD = 1u << 28,
+};
+
 /* 10.2.2.4 CTRL_EXT bits used with MSI-X. */
 enum {
 	E1000E_CTRL_EXT_EIAME = 1u << 24,   /* extended interrupt auto-mask enable */

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* 82574L rx/tx descriptor rings: refill, receive, transmit, completion. No syscalls, locks or allocation. */
+#include <errno.h>
+#include <string.h>
+
+#include "e1000e_ring.h"
+
+/* Descriptor memory is shared with the device: order our reads after the DD check, and our descriptor
+ * writes before the tail write (upci_bar_write32 already issues the write barrier before the store). */
+#if defined(__aarch64__)
+#define dma_rmb() __asm__ __volatile__("dmb oshld" ::: "memory")
+#else
+#define dma_rmb() __asm__ __volatile__("" ::: "memory")
+#endif
+
+static void rx_give(struct e1000e_rxq *q, uint32_t i, void *buf)
+{
+	q->bufs[i] = buf;
+	q->ring[i].read.buffer_addr = upci_pktpool_iova(q->pool, buf);
+	q->ring[i].read.reserved = 0; /* clears the write-back status (DD) too */
+}
+
+int e1000e_rxq_fill(struct e1000e_rxq *q)
+{
+	/* One descriptor stays empty: RDH == RDT means "no descriptor for the device". */
+	for (uint32_t i = 0; i < q->size - 1; i++) {
+		void *buf;
+
+		if (upci_pktpool_get(q->pool, &buf, 1) != 1)
+			return -ENOMEM;
+		rx_give(q, i, buf);
+	}
+	q->bufs[q->size - 1] = NULL;
+	memset(&q->ring[q->size - 1], 0, sizeof(q->ring[0]));
+	q->next = 0;
+	upci_bar_write32(q->regs, q->rdt_reg, q->size - 1);
+	return 0;
+}
+
+int e1000e_rxq_ready(const struct e1000e_rxq *q)
+{
+	const volatile union e1000e_rx_desc *d = &q->ring[q->next];
+
+	return (d->wb.status_error & E1000E_RXD_STAT_DD) != 0;
+}
+
+/* Is the write-back of a done descriptor a frame we can deliver? Untrusted: check everything. */
+static bool rx_desc_ok(struct e1000e_rxq *q, uint32_t status, uint16_t len)
+{
+	if (!(status & E1000E_RXD_STAT_EOP) || (status & E1000E_RXDEXT_ERR_FRAME)) {
+		q->stats.bad_status++; /* our buffers hold any legal frame: no EOP means a malformed write-back */
+		return false;
+	}
+	if (len == 0 || len > q->pool->buf_size) {
+		q->stats.bad_length++;
+		return false;
+	}
+	return true;
+}
+
+unsigned e1000e_rxq_burst(struct e1000e_rxq *q, struct e1000e_pkt *pkts, unsigned max)
+{
+	uint32_t mask = q->size - 1, i = q->next, refill = (q->next + q->size - 1) & mask;
+	unsigned got = 0, seen = 0;
+
+	while (got < max) {
+		volatile union e1000e_rx_desc *d = &q->ring[i];
+		uint32_t status = d->wb.status_error;
+		uint16_t len;
+		uint32_t hash;
+		void *fresh;
+
+		if (!(status & E1000E_RXD_STAT_DD))
+			break;
+		dma_rmb(); /* the rest of the write-back is valid only once DD is seen */
+		len = d->wb.length;
+		hash = d->wb.rss_hash;
+		seen++;
+		if (!rx_desc_ok(q, status, len)) {
+			fresh = q->bufs[i]; /* dropped (counted): the buffer goes straight back to the ring */
+		} else if (upci_pktpool_get(q->pool, &fresh, 1) != 1) {
+			q->stats.no_buffer++;
+			fresh = q->bufs[i];
+		} else {
+			pkts[got].buf = q->bufs[i];
+			pkts[got].len = len;
+			pkts[got].queue = q->index;
+			pkts[got].rss_hash = hash;
+			q->stats.packets++;
+			q->stats.bytes += len;
+			got++;
+		}
+		/* ...and this descriptor becomes the empty one; the empty one gets a buffer. */
+		rx_give(q, refill, fresh);
+		q->bufs[i] = NULL;
+		memset((void *)d, 0, sizeof(*d));
+		refill = i;
+		i = (i + 1) & mask;
+	}
+	q->next = i;
+	if (seen)
+		upci_bar_write32(q->regs, q->rdt_reg, refill); /* one tail write per burst */
+	return got;
+}
+
+/* Is @buf the start of one of @pool's buffers? (Its IOVA is computed from the pool.) */
+static bool pool_owns(const struct upci_pktpool *pool, const void *buf)
+{
+	uintptr_t off = (uintptr_t)buf - (uintptr_t)pool->base;
+
+	return buf && (const uint8_t *)buf >= pool->base && off % pool->buf_size == 0 && off / pool->buf_size < pool->n_bufs;
+}
+
+uint32_t e1000e_txq_room(const struct e1000e_txq *q)
+{
+	return q->size - 1 - ((q->tail - q->clean) & (q->size - 1));
+}
+
+unsigned e1000e_txq_clean(struct e1000e_txq *q)
+{
+	uint32_t mask = q->size - 1;
+	unsigned done = 0;
+
+	while (q->clean != q->tail) {
+		volatile struct e1000e_tx_desc *d = &q->ring[q->clean];
+
+		if (!(d->sta & E1000E_TXD_STA_DD))
+			break;
+		upci_pktpool_put(q->pool, &q->bufs[q->clean], 1);
+		q->bufs[q->clean] = NULL;
+		q->clean = (q->clean + 1) & mask;
+		done++;
+	}
+	return done;
+}
+
+unsigned e1000e_txq_burst(struct e1000e_txq *q, struct e1000e_pkt *pkts, unsigned n)
+{
+	uint32_t mask = q->size - 1, room;
+	unsigned sent = 0;
+
+	e1000e_txq_clean(q);
+	room = e1000e_txq_room(q);
+	for (unsigned k = 0; k < n; k++) {
+		volatile struct e1000e_tx_desc *d;
+
+		if (!pool_owns(q->pool, pkts[k].buf)) {
+			q->stats.foreign_buffer++;
+			continue; /* refused: stays the caller's, counted */
+		}
+		if (pkts[k].len == 0 || pkts[k].len > q->pool->buf_size) {
+			q->stats.bad_length++;
+			continue;
+		}
+		if (sent == room) {
+			q->stats.ring_full += n - k;
+			break;
+		}
+		d = &q->ring[q->tail];
+		d->buffer_addr = upci_pktpool_iova(q->pool, pkts[k].buf);
+		d->length = pkts[k].len;
+		d->cso = 0;
+		d->css = 0;
+		d->special = 0;
+		d->sta = 0;
+		d->cmd = E1000E_TXD_CMD_EOP | E1000E_TXD_CMD_IFCS | E1000E_TXD_CMD_RS;
+		q->bufs[q->tail] = pkts[k].buf;
+		q->tail = (q->tail + 1) & mask;
+		q->stats.packets++;
+		q->stats.bytes += pkts[k].len;
+		pkts[k].buf = NULL; /* the ring owns it now */
+		sent++;
+	}
+	if (sent)
+		upci_bar_write32(q->regs, q->tdt_reg, q->tail);
+	return sent;
+}

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * 82574L descriptor rings: the part of the driver that touches descriptors, kept free of device setup
+ * so the unit tests run it against plain memory and a memory-backed register file.
+ *
+ * Descriptors are written by the device and therefore untrusted: every length and status is bounded
+ * before use, and a malformed one is counted and its buffer recycled, never delivered.
+ */
+#ifndef UPCI_E1000E_RING_H
+#define UPCI_E1000E_RING_H
+
+#include <stdint.h>
+
+#include "upci/e1000e.h"
+#include "upci/io.h"
+#include "upci/pktpool.h"
+
+/* 3.2.4 / 10.2.6 Extended receive descriptor (RFCTL.EXTEN): read format and write-back format. */
+union e1000e_rx_desc {
+	struct {
+		uint64_t buffer_addr;
+		uint64_t reserved;
+	} read;
+	struct {
+		uint32_t mrq;          /* RSS type (bits 3:0) and queue */
+		uint32_t rss_hash;     /* RSS hash, or IP id + packet checksum */
+		uint32_t status_error; /* status (bits 19:0), extended errors (bits 31:20) */
+		uint16_t length;
+		uint16_t vlan;
+	} wb;
+};
+
+/* Extended rx status / error bits (datasheet 3.2.5.1, table 3-6/3-7). */
+enum {
+	E1000E_RXD_STAT_DD = 1u << 0,   /* descriptor done */
+	E1000E_RXD_STAT_EOP = 1u << 1,  /* end of packet */
+	E1000E_RXDEXT_ERR_CE = 1u << 24,  /* CRC or alignment error */
+	E1000E_RXDEXT_ERR_SE = 1u << 25,  /* symbol error */
+	E1000E_RXDEXT_ERR_SEQ = 1u << 26, /* sequence error */
+	E1000E_RXDEXT_ERR_CXE = 1u << 28, /* carrier extension error */
+	E1000E_RXDEXT_ERR_RXE = 1u << 31, /* rx data error */
+};
+#define E1000E_RXDEXT_ERR_FRAME (E1000E_RXDEXT_ERR_CE | E1000E_RXDEXT_ERR_SE | E1000E_RXDEXT_ERR_SEQ | \
+				 E1000E_RXDEXT_ERR_CXE | E1000E_RXDEXT_ERR_RXE)
+
+/* 3.3.3 Legacy transmit descriptor. */
+struct e1000e_tx_desc {
+	uint64_t buffer_addr;
+	uint16_t length;
+	uint8_t cso;
+	uint8_t cmd;
+	uint8_t sta;
+	uint8_t css;
+	uint16_t special;
+};
+
+enum {
+	E1000E_TXD_CMD_EOP = 1u << 0,  /* end of packet */
+	E1000E_TXD_CMD_IFCS = 1u << 1, /* insert FCS */
+	E1000E_TXD_CMD_RS = 1u << 3,   /* report status: write DD back */
+	E1000E_TXD_STA_DD = 1u << 0,
+};
+
+/* struct e1000e_rx_stats / e1000e_tx_stats - per-queue driver counters. */
+struct e1000e_rx_stats {
+	uint64_t packets, bytes;
+	uint64_t bad_length;   /* write-back length 0 or beyond the buffer: dropped */
+	uint64_t bad_status;   /* frame errors, or a frame split across descriptors: dropped */
+	uint64_t no_buffer;    /* the pool was empty: frame dropped, buffer recycled */
+};
+
+struct e1000e_tx_stats {
+	uint64_t packets, bytes;
+	uint64_t bad_length;   /* refused: length 0 or beyond the buffer */
+	uint64_t foreign_buffer; /* refused: not a buffer of this queue's pool (copy it into one) */
+	uint64_t ring_full;    /* not queued: the ring had no room (the caller keeps them) */
+};
+
+struct e1000e_rxq {
+	union e1000e_rx_desc *ring;
+	uint64_t ring_iova;
+	uint32_t size;           /* descriptors, a power of two */
+	uint32_t next;           /* next descriptor to look at */
+	void **bufs;             /* the buffer each descriptor holds */
+	struct upci_pktpool *pool;
+	const struct upci_bar *regs;
+	uint32_t rdt_reg;        /* RDT offset of this queue */
+	uint16_t index;
+	struct e1000e_rx_stats stats;
+};
+
+struct e1000e_txq {
+	struct e1000e_tx_desc *ring;
+	uint64_t ring_iova;
+	uint32_t size;
+	uint32_t tail;           /* next descriptor to fill */
+	uint32_t clean;          /* oldest descriptor not yet completed */
+	void **bufs;
+	struct upci_pktpool *pool;
+	const struct upci_bar *regs;
+	uint32_t tdt_reg;
+	uint16_t index;
+	struct e1000e_tx_stats stats;
+};
+
+/* Fill every descriptor but one with a buffer and hand them to the device (RDT). Return: 0, -ENOMEM. */
+int e1000e_rxq_fill(struct e1000e_rxq *q);
+/* Take up to @max received frames. The caller owns their buffers (return them with upci_pktpool_put). */
+unsigned e1000e_rxq_burst(struct e1000e_rxq *q, struct e1000e_pkt *pkts, unsigned max);
+/* Is a frame waiting (the next descriptor is done)? */
+int e1000e_rxq_ready(const struct e1000e_rxq *q);
+/* Return completed tx buffers to their pool. Return: how many. */
+unsigned e1000e_txq_clean(struct e1000e_txq *q);
+/* Queue up to @n frames (buffers of this queue's pool); one tail write. A frame taken has its buf set to
+ * NULL; refused ones (counted) and those beyond the ring's room stay the caller's. Return: how many queued. */
+unsigned e1000e_txq_burst(struct e1000e_txq *q, struct e1000e_pkt *pkts, unsigned n);
+/* Free descriptors (what a burst can take now, after a clean). */
+uint32_t e1000e_txq_room(const struct e1000e_txq *q);
+
+#endif
