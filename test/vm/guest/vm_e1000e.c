@@ -339,11 +339,66 @@ static int cmd_traffic(const char *mode_name, const char *from, const char *to, 
 	return n_failed != 0;
 }
 
+/* Ask the host runner for a QEMU monitor command (test/vm/vmrun watches this file). */
+static bool monitor(const char *cmd)
+{
+	FILE *f = fopen("/run/upci/monitor.req.tmp", "w");
+
+	if (!f)
+		return false;
+	fprintf(f, "%s\n", cmd);
+	fclose(f);
+	if (rename("/run/upci/monitor.req.tmp", "/run/upci/monitor.req"))
+		return false;
+	for (int i = 0; i < 200 && access("/run/upci/monitor.req", F_OK) == 0; i++)
+		usleep(10000);
+	return access("/run/upci/monitor.req", F_OK) != 0;
+}
+
+/* Toggle the link from the host and see the link-state interrupt report each change within 1 s. */
+static int cmd_link(const char *bdf, const char *qemu_id)
+{
+	struct e1000e *nic = NULL;
+	struct e1000e_stats st;
+	char cmd[64];
+
+	if (!check(open_nic(bdf, E1000E_MODE_INTERRUPT, &nic) == 0, "%s up", bdf))
+		return 1;
+	check(e1000e_link(nic, NULL, NULL), "link up at start");
+	for (int round = 0; round < 2; round++) {
+		for (int up = 0; up <= 1; up++) {
+			uint64_t t_req = now_ns(), t0, ms;
+			bool seen = false;
+
+			snprintf(cmd, sizeof(cmd), "set_link %s %s", qemu_id, up ? "on" : "off");
+			if (!check(monitor(cmd), "the host ran '%s' (%.0f ms round trip through the runner)", cmd,
+				   (double)(now_ns() - t_req) / 1e6))
+				continue;
+			t0 = now_ns(); /* the monitor command has completed: the link has changed */
+			while (!seen && now_ns() - t0 < 2000000000ull) {
+				int rc = e1000e_link_wait(nic, 100);
+
+				seen = rc > 0 && e1000e_link(nic, NULL, NULL) == (bool)up;
+			}
+			ms = (now_ns() - t0) / 1000000;
+			check(seen && ms <= 1000, "link %s reported by the link-state interrupt after %" PRIu64 " ms (<= 1000)",
+			      up ? "up" : "down", ms);
+		}
+	}
+	e1000e_get_stats(nic, &st);
+	check(st.link_changes >= 4, "the driver counted %" PRIu64 " link changes", st.link_changes);
+	e1000e_close(nic);
+	printf("1..%d\n", n_checks);
+	return n_failed != 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 4 && !strcmp(argv[1], "link"))
+		return cmd_link(argv[2], argv[3]);
 	if (argc == 7 && !strcmp(argv[1], "traffic") && strtoul(argv[6], NULL, 0) >= 1 && strtoul(argv[6], NULL, 0) <= 1024)
 		return cmd_traffic(argv[2], argv[3], argv[4], (uint32_t)strtoul(argv[5], NULL, 0),
 				   (uint32_t)strtoul(argv[6], NULL, 0));
-	fprintf(stderr, "usage: vm_e1000e traffic poll|interrupt|hybrid FROM TO FRAMES FLOWS\n");
+	fprintf(stderr, "usage: vm_e1000e traffic poll|interrupt|hybrid FROM TO FRAMES FLOWS | link BDF QEMU_ID\n");
 	return 2;
 }
