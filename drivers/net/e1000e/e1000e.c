@@ -203,7 +203,7 @@ static void init_rx(struct e1000e *nic)
 	bool zero_key = true;
 
 	wr(nic, E1000E_RCTL, 0);
-	wr(nic, E1000E_RFCTL, E1000E_RFCTL_EXTEN);
+	wr(nic, E1000E_RFCTL, E1000E_RFCTL_EXTEN | E1000E_RFCTL_ACK_DIS);
 	wr(nic, E1000E_RDTR, 0); /* no receive interrupt delay: throttling is ITR/EITR's job */
 	wr(nic, E1000E_RADV, 0);
 	for (unsigned q = 0; q < c->rx_queues; q++) {
@@ -526,18 +526,21 @@ int e1000e_rx_wait(struct e1000e *nic, unsigned q, int timeout_ms)
 
 int e1000e_link_wait(struct e1000e *nic, int timeout_ms)
 {
+	uint32_t icr;
 	int rc;
 
 	wr(nic, E1000E_IMS, E1000E_ICR_LSC | E1000E_ICR_OTHER);
 	rc = upci_irqs_wait(nic->irqs, VEC_OTHER, timeout_ms);
 	if (rc <= 0)
 		return rc;
-	if (rd(nic, E1000E_ICR) & E1000E_ICR_LSC) {
-		wr(nic, E1000E_ICR, E1000E_ICR_LSC | E1000E_ICR_OTHER); /* MSI-X mode: write 1s to clear */
+	icr = rd(nic, E1000E_ICR);
+	/* MSI-X mode: write 1s to clear; a lingering LSC or RXO would keep re-raising OTHER. */
+	wr(nic, E1000E_ICR, E1000E_ICR_LSC | E1000E_ICR_RXO | E1000E_ICR_OTHER);
+	if (icr & E1000E_ICR_LSC) {
 		nic->acc.link_changes++;
 		rc = 1;
 	} else {
-		rc = 0; /* another "other" cause: nothing for the link */
+		rc = 0; /* another "other" cause (a full ring's RXO): nothing for the link */
 	}
 	wr(nic, E1000E_IMS, E1000E_ICR_LSC | E1000E_ICR_OTHER);
 	return rc;

@@ -72,6 +72,13 @@ enum e1000e_reg2 {
 	E1000E_TPT = 0x040d4,
 };
 
+/*
+ * QEMU 7.2 (checked against Debian's 7.2+dfsg source): CTRL.RST reloads RAL0/RAH0 only; MPC and RNBC are
+ * never incremented (a full ring holds frames back in QEMU's queue instead of dropping them); reading
+ * GORCH/GOTCH clears both halves (read the low half first); TCTL.PSP is ignored (no tx padding); transmit
+ * is also gated by TARC bit 10 (set at reset); EITR is at least 500 x 256 ns whatever is written.
+ */
+
 /* 10.2.2.1 CTRL bits. */
 enum {
 	E1000E_CTRL_FD = 1u << 0,
@@ -108,6 +115,8 @@ enum {
 
 enum {
 	E1000E_RFCTL_EXTEN = 1u << 15,  /* extended rx descriptors */
+	E1000E_RFCTL_ACK_DIS = 1u << 12, /* no ACK cause for TCP ACKs (it would fire the "other" vector) */
+	E1000E_ICR_RXO = 1u << 6,       /* receiver overrun: QEMU raises it when a ring is full */
 	E1000E_RXCSUM_PCSD = 1u << 13,  /* write the RSS hash instead of the packet checksum */
 	E1000E_RAH_AV = 1u << 31,       /* address valid */
 	E1000E_MRQC_RSS = 0x1,          /* MRQC.Multiple Receive Queues Enable = RSS */
