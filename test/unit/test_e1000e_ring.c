@@ -1,0 +1,1079 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Unit tests of drivers/net/e1000e/e1000e_ring.c: rings on plain memory, a memory register file, a scripted device. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "drivers/net/e1000e/e1000e_ring.h"
+
+#define BUF_SIZE 2048u
+#define IOVA_BASE 0x100000000ull
+#define REGS_SIZE 0x20000u
+#define RDT0 0x2818u
+#define TDT0 0x3818u
+#define SENTINEL 0xdeadbeefu
+#define QUEUE 1
+#define TX_CMD (E1000E_TXD_CMD_EOP | E1000E_TXD_CMD_IFCS | E1000E_TXD_CMD_RS)
+#define RX_GOOD (E1000E_RXD_STAT_DD | E1000E_RXD_STAT_EOP)
+#define MAX_RING 64u
+
+/*
+ * One rx and one tx queue sharing a hand-built pool (no DMA: the IOVAs are fake), a register file in
+ * plain memory (RDT/TDT are words we read back), and the device's view: its rx and tx heads.
+ * Everything is allocated at its exact size so that AddressSanitizer sees any access past an end.
+ */
+struct fix {
+	struct upci_pktpool pool;      /* has 64-byte aligned members: the fixture comes from aligned_alloc */
+	struct upci_bar bar;
+	uint8_t *regs;
+	uint32_t size;                 /* descriptors per ring */
+	union e1000e_rx_desc *rx_ring;
+	struct e1000e_tx_desc *tx_ring;
+	void **rx_bufs, **tx_bufs;
+	struct e1000e_rxq rxq;
+	struct e1000e_txq txq;
+	uint32_t rx_head, tx_head;     /* the device's heads */
+	uint64_t rx_overruns;          /* frames the device had no descriptor for (head == RDT) */
+	uint32_t tx_seq;               /* the sequence number the device expects in the next tx frame */
+	void **held;                   /* rx buffers the application holds, oldest first */
+	unsigned n_held;
+	uint8_t *seen;                 /* scratch for check_buffers(): one flag per buffer */
+	uint8_t *foreign;              /* a buffer-sized allocation that is not the pool's */
+	struct e1000e_pkt *pend;       /* tx frames the application has not queued yet, oldest first */
+	uint64_t rng;
+};
+
+static int teardown(void **state)
+{
+	struct fix *f = *state;
+
+	if (!f)
+		return 0;
+	free(f->regs);
+	free(f->pool.base);
+	free(f->pool.ring);
+	free(f->rx_ring);
+	free(f->tx_ring);
+	free(f->rx_bufs);
+	free(f->tx_bufs);
+	free(f->held);
+	free(f->seen);
+	free(f->foreign);
+	free(f->pend);
+	free(f);
+	*state = NULL;
+	return 0;
+}
+
+/* A fixture with rings of @size descriptors and a pool of @n_bufs buffers, all free. */
+static struct fix *fix_new(void **state, uint32_t size, uint32_t n_bufs)
+{
+	size_t align = _Alignof(struct fix), fsz = (sizeof(struct fix) + align - 1) / align * align;
+	struct fix *f = aligned_alloc(align, fsz);
+	uint32_t cap = 1;
+
+	assert_non_null(f);
+	memset(f, 0, sizeof(*f));
+	*state = f; /* teardown frees whatever was allocated, even after a failed assertion */
+	while (cap < n_bufs)
+		cap <<= 1;
+
+	f->regs = calloc(1, REGS_SIZE);
+	assert_non_null(f->regs);
+	f->bar.base = f->regs;
+	f->bar.size = REGS_SIZE;
+	f->bar.n_pieces = 1;
+	f->bar.lo[0] = 0;
+	f->bar.hi[0] = REGS_SIZE;
+
+	f->pool.base = aligned_alloc(64, (size_t)n_bufs * BUF_SIZE);
+	assert_non_null(f->pool.base);
+	memset(f->pool.base, 0xa5, (size_t)n_bufs * BUF_SIZE);
+	f->pool.iova_base = IOVA_BASE;
+	f->pool.buf_size = BUF_SIZE;
+	f->pool.n_bufs = n_bufs;
+	f->pool.mask = cap - 1;
+	f->pool.ring = calloc(cap, sizeof(uint32_t));
+	assert_non_null(f->pool.ring);
+	for (uint32_t i = 0; i < n_bufs; i++)
+		f->pool.ring[i] = i;
+	atomic_store(&f->pool.head, 0);
+	atomic_store(&f->pool.tail, n_bufs);
+
+	f->size = size;
+	f->rx_ring = calloc(size, sizeof(*f->rx_ring));
+	f->tx_ring = calloc(size, sizeof(*f->tx_ring));
+	f->rx_bufs = calloc(size, sizeof(void *));
+	f->tx_bufs = calloc(size, sizeof(void *));
+	f->held = calloc(n_bufs, sizeof(void *));
+	f->seen = calloc(n_bufs, 1);
+	f->foreign = malloc(BUF_SIZE);
+	f->pend = calloc(n_bufs, sizeof(*f->pend));
+	assert_true(f->rx_ring && f->tx_ring && f->rx_bufs && f->tx_bufs && f->held && f->seen && f->foreign &&
+		    f->pend);
+	assert_int_equal((uintptr_t)f->rx_ring % 16, 0);
+	assert_int_equal((uintptr_t)f->tx_ring % 16, 0);
+
+	f->rxq = (struct e1000e_rxq){ .ring = f->rx_ring, .ring_iova = 0x200000000ull, .size = size, .bufs = f->rx_bufs,
+				      .pool = &f->pool, .regs = &f->bar, .rdt_reg = RDT0, .index = QUEUE };
+	f->txq = (struct e1000e_txq){ .ring = f->tx_ring, .ring_iova = 0x300000000ull, .size = size, .bufs = f->tx_bufs,
+				      .pool = &f->pool, .regs = &f->bar, .tdt_reg = TDT0, .index = QUEUE };
+	f->rng = 0x9e3779b97f4a7c15ull;
+	return f;
+}
+
+static uint32_t rnd(struct fix *f, uint32_t n)
+{
+	f->rng ^= f->rng >> 12;
+	f->rng ^= f->rng << 25;
+	f->rng ^= f->rng >> 27;
+	return (uint32_t)((f->rng * 0x2545f4914f6cdd1dull) >> 32) % n;
+}
+
+static uint32_t reg(const struct fix *f, uint32_t off)
+{
+	return upci_bar_read32(&f->bar, off);
+}
+
+static void set_reg(struct fix *f, uint32_t off, uint32_t val)
+{
+	upci_bar_write32(&f->bar, off, val);
+}
+
+static uint32_t pool_free(struct fix *f)
+{
+	return upci_pktpool_free_count(&f->pool);
+}
+
+static uint64_t iova_of(const struct fix *f, const void *buf)
+{
+	return IOVA_BASE + (uint64_t)((uintptr_t)buf - (uintptr_t)f->pool.base);
+}
+
+static bool is_pool_buf(const struct fix *f, const void *buf)
+{
+	uintptr_t p = (uintptr_t)buf, b = (uintptr_t)f->pool.base;
+
+	return p >= b && (p - b) % BUF_SIZE == 0 && (p - b) / BUF_SIZE < f->pool.n_bufs;
+}
+
+/* The pool buffer at device address @addr (the device's DMA): it must be the start of one. */
+static uint8_t *dev_buf(const struct fix *f, uint64_t addr)
+{
+	if (addr < IOVA_BASE || (addr - IOVA_BASE) % BUF_SIZE || (addr - IOVA_BASE) / BUF_SIZE >= f->pool.n_bufs)
+		fail_msg("descriptor address %#llx is not a pool buffer", (unsigned long long)addr);
+	return f->pool.base + (addr - IOVA_BASE);
+}
+
+/* Frame contents and length as a function of a sequence number; lengths hit 1, 60 and BUF_SIZE often. */
+static uint16_t len_for(uint32_t seq)
+{
+	if (seq % 17 == 2)
+		return BUF_SIZE;
+	if (seq % 13 == 7)
+		return 1;
+	if (seq % 11 == 3)
+		return 60;
+	return (uint16_t)(1 + (seq * 2654435761u >> 9) % BUF_SIZE);
+}
+
+static uint32_t hash_for(uint32_t seq)
+{
+	return seq * 0x9e3779b1u + 1;
+}
+
+static void pattern(uint8_t *p, uint32_t len, uint32_t seq)
+{
+	for (uint32_t j = 0; j < len; j++)
+		p[j] = (uint8_t)(seq * 7 + j * 13 + (j >> 8));
+}
+
+static void check_pattern(const uint8_t *p, uint32_t len, uint32_t seq)
+{
+	for (uint32_t j = 0; j < len; j++)
+		if (p[j] != (uint8_t)(seq * 7 + j * 13 + (j >> 8)))
+			fail_msg("frame %u (len %u): byte %u is %#x", seq, len, j, p[j]);
+}
+
+static void mark(struct fix *f, const void *buf, const char *where, uint32_t *count)
+{
+	uint32_t i;
+
+	if (!is_pool_buf(f, buf))
+		fail_msg("%p (in %s) is not a pool buffer", buf, where);
+	i = (uint32_t)(((uintptr_t)buf - (uintptr_t)f->pool.base) / BUF_SIZE);
+	if (f->seen[i])
+		fail_msg("buffer %u is counted twice (again in %s)", i, where);
+	f->seen[i] = 1;
+	(*count)++;
+}
+
+/*
+ * Conservation: every buffer is in exactly one place: the pool's free ring, an rx or tx descriptor slot,
+ * the application's held list, or one of @pkts (the application's tx frames; non-pool pointers skipped).
+ */
+static void check_buffers(struct fix *f, const struct e1000e_pkt *pkts, unsigned n)
+{
+	uint32_t head = atomic_load(&f->pool.head), free_n = pool_free(f), count = 0;
+
+	memset(f->seen, 0, f->pool.n_bufs);
+	assert_true(free_n <= f->pool.n_bufs);
+	for (uint32_t i = 0; i < free_n; i++)
+		mark(f, f->pool.base + (size_t)f->pool.ring[(head + i) & f->pool.mask] * BUF_SIZE, "pool", &count);
+	for (uint32_t i = 0; i < f->size; i++) {
+		if (f->rx_bufs[i])
+			mark(f, f->rx_bufs[i], "rx ring", &count);
+		if (f->tx_bufs[i])
+			mark(f, f->tx_bufs[i], "tx ring", &count);
+	}
+	for (unsigned i = 0; i < f->n_held; i++)
+		mark(f, f->held[i], "held", &count);
+	for (unsigned i = 0; i < n; i++)
+		if (pkts[i].buf && is_pool_buf(f, pkts[i].buf))
+			mark(f, pkts[i].buf, "tx frames", &count);
+	assert_int_equal(count, f->pool.n_bufs);
+	assert_int_equal(f->pool.bad_puts, 0);
+}
+
+/* The rx ring's shape: size - 1 buffers, the empty slot just before next, addresses matching bufs[]. */
+static void check_rx_ring(struct fix *f)
+{
+	uint32_t mask = f->size - 1, empty = (f->rxq.next + mask) & mask, n = 0;
+
+	for (uint32_t i = 0; i < f->size; i++) {
+		if (i == empty) {
+			assert_null(f->rx_bufs[i]);
+			continue;
+		}
+		assert_non_null(f->rx_bufs[i]);
+		n++;
+		if (!(f->rx_ring[i].wb.status_error & E1000E_RXD_STAT_DD))
+			assert_int_equal(f->rx_ring[i].read.buffer_addr, iova_of(f, f->rx_bufs[i]));
+	}
+	assert_int_equal(n, f->size - 1);
+}
+
+static void hold(struct fix *f, void *buf)
+{
+	assert_true(f->n_held < f->pool.n_bufs);
+	f->held[f->n_held++] = buf;
+}
+
+/* The application gives its @n oldest held buffers back to the pool. */
+static void release(struct fix *f, unsigned n)
+{
+	assert_true(n <= f->n_held);
+	assert_int_equal(upci_pktpool_put(&f->pool, f->held, n), n);
+	memmove(f->held, f->held + n, (f->n_held - n) * sizeof(void *));
+	f->n_held -= n;
+}
+
+/* --- the rx device --- */
+
+/*
+ * The device receives a frame: only into a descriptor it owns (head != RDT), which must be in read format
+ * and hold the buffer the driver recorded. It copies @copy bytes and writes the write-back, whose
+ * fields share the union with the buffer address (read first). Return: false when it owns none.
+ */
+static bool dev_rx(struct fix *f, const void *data, uint32_t copy, uint16_t wb_len, uint32_t status, uint32_t hash)
+{
+	union e1000e_rx_desc *d = &f->rx_ring[f->rx_head];
+	uint32_t rdt = reg(f, RDT0);
+	uint8_t *buf;
+
+	assert_true(rdt < f->size);
+	if (f->rx_head == rdt) {
+		f->rx_overruns++;
+		return false;
+	}
+	assert_int_equal(d->read.reserved, 0); /* handed over: no stale write-back */
+	buf = dev_buf(f, d->read.buffer_addr);
+	assert_ptr_equal(f->rx_bufs[f->rx_head], buf);
+	assert_true(copy <= BUF_SIZE);
+	memcpy(buf, data, copy);
+	d->wb.mrq = 0;
+	d->wb.rss_hash = hash;
+	d->wb.length = wb_len;
+	d->wb.vlan = 0;
+	d->wb.status_error = status;
+	f->rx_head = (f->rx_head + 1) & (f->size - 1);
+	return true;
+}
+
+/* A good frame @seq (contents, length and hash from the sequence number). */
+static bool dev_rx_frame(struct fix *f, uint32_t seq)
+{
+	uint8_t data[BUF_SIZE];
+	uint16_t len = len_for(seq);
+
+	pattern(data, len, seq);
+	return dev_rx(f, data, len, len, RX_GOOD, hash_for(seq));
+}
+
+static void check_rx_pkt(struct fix *f, const struct e1000e_pkt *p, uint32_t seq)
+{
+	assert_true(is_pool_buf(f, p->buf));
+	assert_int_equal(p->len, len_for(seq));
+	assert_int_equal(p->queue, QUEUE);
+	assert_int_equal(p->rss_hash, hash_for(seq));
+	check_pattern(p->buf, p->len, seq);
+}
+
+static void fill(struct fix *f)
+{
+	assert_int_equal(e1000e_rxq_fill(&f->rxq), 0);
+}
+
+/* --- rx: fill --- */
+
+static void rx_fill_gives_all_but_one(void **state)
+{
+	struct fix *f = fix_new(state, 64, 100);
+
+	memset(f->rx_ring, 0xff, 64 * sizeof(*f->rx_ring)); /* stale contents: fill rewrites every descriptor */
+	set_reg(f, RDT0, SENTINEL);
+	fill(f);
+	assert_int_equal(reg(f, RDT0), 63);
+	assert_int_equal(f->rxq.next, 0);
+	assert_int_equal(pool_free(f), 100 - 63);
+	for (uint32_t i = 0; i < 63; i++) {
+		assert_true(is_pool_buf(f, f->rx_bufs[i]));
+		assert_int_equal(f->rx_ring[i].read.buffer_addr, iova_of(f, f->rx_bufs[i]));
+		assert_int_equal(f->rx_ring[i].read.reserved, 0);
+	}
+	assert_null(f->rx_bufs[63]);
+	assert_int_equal(f->rx_ring[63].read.buffer_addr, 0);
+	assert_int_equal(f->rx_ring[63].read.reserved, 0);
+	check_buffers(f, NULL, 0); /* the 63 are distinct, and none is also free */
+	check_rx_ring(f);
+	assert_false(e1000e_rxq_ready(&f->rxq));
+	assert_int_equal(f->rxq.stats.packets + f->rxq.stats.no_buffer, 0);
+}
+
+/* Too few buffers: -ENOMEM, no RDT write, and the buffers taken are recorded so they can be reclaimed. */
+static void rx_fill_short_pool(void **state)
+{
+	struct fix *f = fix_new(state, 16, 10);
+
+	set_reg(f, RDT0, SENTINEL);
+	assert_int_equal(e1000e_rxq_fill(&f->rxq), -ENOMEM);
+	assert_int_equal(reg(f, RDT0), SENTINEL);
+	assert_int_equal(pool_free(f), 0);
+	for (uint32_t i = 0; i < 10; i++)
+		assert_non_null(f->rx_bufs[i]);
+	check_buffers(f, NULL, 0);
+}
+
+/* --- rx: receive --- */
+
+static void rx_empty_ring(void **state)
+{
+	struct fix *f = fix_new(state, 64, 100);
+	struct e1000e_pkt pkts[8];
+
+	fill(f);
+	set_reg(f, RDT0, SENTINEL);
+	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 8), 0);
+	assert_int_equal(reg(f, RDT0), SENTINEL); /* nothing seen: no tail write */
+	assert_int_equal(f->rxq.next, 0);
+	assert_int_equal(pool_free(f), 100 - 63);
+	assert_int_equal(f->rxq.stats.packets + f->rxq.stats.bad_length + f->rxq.stats.bad_status +
+			 f->rxq.stats.no_buffer, 0);
+	check_rx_ring(f);
+
+	/* a frame waits, but a burst of 0 looks at nothing and writes nothing either */
+	set_reg(f, RDT0, 63);
+	assert_true(dev_rx_frame(f, 0));
+	set_reg(f, RDT0, SENTINEL);
+	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 0), 0);
+	assert_int_equal(reg(f, RDT0), SENTINEL);
+	assert_true(e1000e_rxq_ready(&f->rxq));
+	set_reg(f, RDT0, 63);
+	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 8), 1);
+	check_rx_pkt(f, &pkts[0], 0);
+}
+
+static void rx_frames(void **state)
+{
+	struct fix *f = fix_new(state, 64, 100);
+	struct e1000e_pkt pkts[16];
+	void *expect[12];
+	uint64_t bytes = 0;
+	uint32_t seq = 0;
+
+	fill(f);
+	for (unsigned k = 0; k < 5; k++) {
+		expect[k] = f->rx_bufs[f->rx_head];
+		assert_true(dev_rx_frame(f, seq++));
+	}
+	assert_true(e1000e_rxq_ready(&f->rxq));
+	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 16), 5);
+	for (unsigned k = 0; k < 5; k++) {
+		assert_ptr_equal(pkts[k].buf, expect[k]);
+		check_rx_pkt(f, &pkts[k], k);
+		bytes += pkts[k].len;
+		hold(f, pkts[k].buf);
+	}
+	assert_int_equal(reg(f, RDT0), 4); /* the last descriptor taken is the new empty one */
+	assert_int_equal(f->rxq.next, 5);
+	assert_int_equal(f->rxq.stats.packets, 5);
+	assert_int_equal(f->rxq.stats.bytes, bytes);
+	assert_int_equal(pool_free(f), 100 - 63 - 5);
+	assert_false(e1000e_rxq_ready(&f->rxq));
+	check_rx_ring(f);
+	check_buffers(f, NULL, 0);
+
+	/* 7 more, taken 3 then 4 */
+	for (unsigned k = 5; k < 12; k++) {
+		expect[k] = f->rx_bufs[f->rx_head];
+		assert_true(dev_rx_frame(f, seq++));
+	}
+	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 3), 3);
+	for (unsigned k = 0; k < 3; k++) {
+		assert_ptr_equal(pkts[k].buf, expect[5 + k]);
+		check_rx_pkt(f, &pkts[k], 5 + k);
+		hold(f, pkts[k].buf);
+	}
+	assert_int_equal(reg(f, RDT0), 7);
+	assert_true(e1000e_rxq_ready(&f->rxq));
+	check_rx_ring(f);
+	check_buffers(f, NULL, 0);
+	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 16), 4);
+	for (unsigned k = 0; k < 4; k++) {
+		assert_ptr_equal(pkts[k].buf, expect[8 + k]);
+		check_rx_pkt(f, &pkts[k], 8 + k);
+		hold(f, pkts[k].buf);
+	}
+	assert_int_equal(reg(f, RDT0), 11);
+	assert_int_equal(f->rxq.stats.packets, 12);
+	assert_int_equal(pool_free(f), 100 - 63 - 12);
+	check_rx_ring(f);
+	check_buffers(f, NULL, 0);
+
+	release(f, f->n_held);
+	assert_int_equal(pool_free(f), 100 - 63);
+	check_buffers(f, NULL, 0);
+}
+
+/*
+ * Many rounds: the device receives random runs (until it owns no descriptor), the application takes
+ * random bursts and returns buffers late. Every frame arrives once, in order, intact.
+ */
+static void rx_wrap(struct fix *f, uint32_t frames)
+{
+	struct e1000e_pkt pkts[MAX_RING + 2];
+	uint32_t dev_seq = 0, app_seq = 0, mask = f->size - 1;
+	uint64_t bytes = 0;
+
+	fill(f);
+	while (app_seq < frames) {
+		unsigned arrive = rnd(f, f->size + 4), max, free_n, got, want;
+
+		for (unsigned a = 0; a < arrive && dev_rx_frame(f, dev_seq); a++)
+			dev_seq++;
+		assert_int_equal(e1000e_rxq_ready(&f->rxq), dev_seq > app_seq);
+
+		release(f, f->n_held ? rnd(f, f->n_held + 1) : 0);
+		if (pool_free(f) == 0)
+			release(f, 1);
+		free_n = pool_free(f);
+		max = 1 + rnd(f, free_n < f->size + 2 ? free_n : f->size + 2);
+		want = dev_seq - app_seq < max ? dev_seq - app_seq : max;
+		got = e1000e_rxq_burst(&f->rxq, pkts, max);
+		assert_int_equal(got, want);
+		for (unsigned k = 0; k < got; k++) {
+			check_rx_pkt(f, &pkts[k], app_seq++);
+			bytes += pkts[k].len;
+			hold(f, pkts[k].buf);
+		}
+		if (got)
+			assert_int_equal(reg(f, RDT0), (f->rxq.next + mask) & mask);
+		if (dev_seq == app_seq)
+			assert_int_equal(f->rxq.next, f->rx_head); /* caught up with the device */
+		check_rx_ring(f);
+		check_buffers(f, NULL, 0);
+	}
+	assert_int_equal(f->rxq.stats.packets, app_seq);
+	assert_int_equal(f->rxq.stats.bytes, bytes);
+	assert_int_equal(f->rxq.stats.no_buffer + f->rxq.stats.bad_length + f->rxq.stats.bad_status, 0);
+	assert_true(f->rx_overruns > 0); /* the device did run into RDT, and stopped there */
+	release(f, f->n_held);
+	assert_int_equal(pool_free(f), f->pool.n_bufs - (f->size - 1));
+}
+
+static void rx_wrap_around(void **state)
+{
+	struct fix *f = fix_new(state, 64, 100);
+
+	rx_wrap(f, 10 * 64);
+}
+
+static void rx_wrap_around_small_ring(void **state)
+{
+	struct fix *f = fix_new(state, 8, 12);
+
+	rx_wrap(f, 10 * 8 * 4);
+}
+
+/* --- rx: malformed write-backs --- */
+
+struct bad_wb {
+	uint32_t status;
+	uint16_t len;
+	bool bad_length;    /* else bad_status */
+	const char *what;
+};
+
+static const struct bad_wb bad_wbs[] = {
+	{ RX_GOOD, 0, true, "length 0" },
+	{ RX_GOOD, BUF_SIZE + 1, true, "length buf_size + 1" },
+	{ RX_GOOD, 0xffff, true, "length 65535" },
+	{ E1000E_RXD_STAT_DD, 100, false, "no EOP" },
+	{ RX_GOOD | E1000E_RXDEXT_ERR_CE, 100, false, "CE" },
+	{ RX_GOOD | E1000E_RXDEXT_ERR_SE, 100, false, "SE" },
+	{ RX_GOOD | E1000E_RXDEXT_ERR_SEQ, 100, false, "SEQ" },
+	{ RX_GOOD | E1000E_RXDEXT_ERR_CXE, 100, false, "CXE" },
+	{ RX_GOOD | E1000E_RXDEXT_ERR_RXE, 100, false, "RXE" },
+	{ E1000E_RXD_STAT_DD | E1000E_RXDEXT_ERR_CE, 0, false, "no EOP, CE and length 0 (counted once)" },
+};
+
+static void rx_malformed_writebacks(void **state)
+{
+	struct fix *f = fix_new(state, 8, 16);
+	struct e1000e_pkt pkts[4];
+	uint8_t junk[128];
+	uint32_t seq = 0, mask = 7;
+
+	memset(junk, 0x5a, sizeof(junk));
+	fill(f);
+	for (size_t c = 0; c < sizeof(bad_wbs) / sizeof(bad_wbs[0]); c++) {
+		const struct bad_wb *b = &bad_wbs[c];
+		struct e1000e_rx_stats before = f->rxq.stats;
+		uint32_t next = f->rxq.next, empty = (next + mask) & mask, free_n = pool_free(f);
+		void *buf = f->rx_bufs[f->rx_head];
+
+		assert_int_equal(f->rx_head, next);
+		assert_true(dev_rx(f, junk, b->len && b->len <= sizeof(junk) ? b->len : 0, b->len, b->status, 42));
+		assert_true(e1000e_rxq_ready(&f->rxq)); /* DD is set: ready says so, the burst judges */
+		if (e1000e_rxq_burst(&f->rxq, pkts, 4) != 0)
+			fail_msg("%s: delivered", b->what);
+		assert_int_equal(f->rxq.stats.bad_length, before.bad_length + b->bad_length);
+		assert_int_equal(f->rxq.stats.bad_status, before.bad_status + !b->bad_length);
+		assert_int_equal(f->rxq.stats.packets, before.packets);
+		assert_int_equal(f->rxq.stats.bytes, before.bytes);
+		assert_int_equal(f->rxq.stats.no_buffer, 0);
+		assert_int_equal(pool_free(f), free_n); /* no buffer taken, none lost */
+		/* recycled: the buffer went to the old empty slot, handed back to the device */
+		assert_ptr_equal(f->rx_bufs[empty], buf);
+		assert_int_equal(f->rx_ring[empty].read.buffer_addr, iova_of(f, buf));
+		assert_int_equal(f->rx_ring[empty].read.reserved, 0);
+		assert_int_equal(reg(f, RDT0), next);
+		assert_false(e1000e_rxq_ready(&f->rxq));
+		check_rx_ring(f);
+		check_buffers(f, NULL, 0);
+
+		/* the next good frame comes through */
+		assert_true(dev_rx_frame(f, seq));
+		assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 4), 1);
+		check_rx_pkt(f, &pkts[0], seq++);
+		assert_int_equal(upci_pktpool_put(&f->pool, &pkts[0].buf, 1), 1);
+		check_rx_ring(f);
+		check_buffers(f, NULL, 0);
+	}
+	assert_int_equal(f->rxq.stats.bad_length, 3);
+	assert_int_equal(f->rxq.stats.bad_status, 7);
+	assert_int_equal(f->rxq.stats.packets, seq);
+}
+
+/* Bad and good mixed in one burst: the bad ones cost no slot of @max and do not end the burst. */
+static void rx_malformed_mixed_in_burst(void **state)
+{
+	struct fix *f = fix_new(state, 8, 16);
+	struct e1000e_pkt pkts[8];
+	uint8_t data[BUF_SIZE];
+	uint32_t seq;
+
+	fill(f);
+	assert_true(dev_rx(f, data, 0, 0, RX_GOOD, 0));                                   /* bad length */
+	assert_true(dev_rx(f, data, 0, 64, E1000E_RXD_STAT_DD | E1000E_RXDEXT_ERR_CE, 0)); /* bad status */
+	assert_true(dev_rx_frame(f, 0));
+	assert_true(dev_rx(f, data, 0, 64, E1000E_RXD_STAT_DD, 0));                       /* no EOP */
+	assert_true(dev_rx_frame(f, 1));
+	/* checksum errors (IPE bit 30, TCPE bit 29) are not frame errors: delivered */
+	seq = 2;
+	pattern(data, len_for(seq), seq);
+	assert_true(dev_rx(f, data, len_for(seq), len_for(seq), RX_GOOD | (1u << 30) | (1u << 29), hash_for(seq)));
+	seq = 3;
+	pattern(data, BUF_SIZE, seq);
+	assert_true(dev_rx(f, data, BUF_SIZE, BUF_SIZE, RX_GOOD, hash_for(seq))); /* exactly buf_size: good */
+
+	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 1), 1); /* skips two bad ones, takes frame 0 */
+	check_rx_pkt(f, &pkts[0], 0);
+	hold(f, pkts[0].buf);
+	assert_int_equal(f->rxq.next, 3);
+	assert_int_equal(reg(f, RDT0), 2);
+	assert_true(e1000e_rxq_ready(&f->rxq));
+	check_rx_ring(f);
+	check_buffers(f, NULL, 0);
+
+	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 8), 3);
+	check_rx_pkt(f, &pkts[0], 1);
+	check_rx_pkt(f, &pkts[1], 2);
+	assert_int_equal(pkts[2].len, BUF_SIZE);
+	assert_int_equal(pkts[2].rss_hash, hash_for(3));
+	check_pattern(pkts[2].buf, BUF_SIZE, 3);
+	for (unsigned k = 0; k < 3; k++)
+		hold(f, pkts[k].buf);
+	assert_int_equal(f->rxq.stats.bad_length, 1);
+	assert_int_equal(f->rxq.stats.bad_status, 2);
+	assert_int_equal(f->rxq.stats.packets, 4);
+	assert_int_equal(reg(f, RDT0), 6);
+	check_rx_ring(f);
+	check_buffers(f, NULL, 0);
+}
+
+/* --- rx: the pool runs dry --- */
+
+static void rx_pool_empty(void **state)
+{
+	struct fix *f = fix_new(state, 8, 12);
+	struct e1000e_pkt pkts[8];
+	void *dropped[2];
+	uint32_t seq = 0;
+
+	fill(f);
+	assert_int_equal(pool_free(f), 5);
+	for (unsigned k = 0; k < 7; k++) {
+		if (k >= 5)
+			dropped[k - 5] = f->rx_bufs[f->rx_head];
+		assert_true(dev_rx_frame(f, seq++));
+	}
+	assert_false(dev_rx_frame(f, seq)); /* the device owns no more */
+	assert_int_equal(f->rx_overruns, 1);
+
+	/* 5 fresh buffers for 7 frames: the last two are dropped, their buffers stay in the ring */
+	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 8), 5);
+	for (unsigned k = 0; k < 5; k++) {
+		check_rx_pkt(f, &pkts[k], k);
+		hold(f, pkts[k].buf);
+	}
+	assert_int_equal(f->rxq.stats.no_buffer, 2);
+	assert_int_equal(f->rxq.stats.packets, 5);
+	assert_int_equal(pool_free(f), 0);
+	assert_int_equal(reg(f, RDT0), 6);
+	assert_ptr_equal(f->rx_bufs[4], dropped[0]); /* each moved one slot back */
+	assert_ptr_equal(f->rx_bufs[5], dropped[1]);
+	assert_false(e1000e_rxq_ready(&f->rxq));
+	check_rx_ring(f);
+	check_buffers(f, NULL, 0);
+
+	/* still dry: two more dropped */
+	assert_true(dev_rx_frame(f, 100));
+	assert_true(dev_rx_frame(f, 101));
+	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 8), 0);
+	assert_int_equal(f->rxq.stats.no_buffer, 4);
+	assert_int_equal(reg(f, RDT0), 0);
+	check_rx_ring(f);
+	check_buffers(f, NULL, 0);
+
+	/* the application returns three buffers: reception continues */
+	release(f, 3);
+	for (unsigned k = 0; k < 4; k++)
+		assert_true(dev_rx_frame(f, 200 + k));
+	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 8), 3);
+	for (unsigned k = 0; k < 3; k++) {
+		check_rx_pkt(f, &pkts[k], 200 + k);
+		hold(f, pkts[k].buf);
+	}
+	assert_int_equal(f->rxq.stats.no_buffer, 5);
+	release(f, f->n_held);
+	assert_true(dev_rx_frame(f, 300));
+	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 8), 1);
+	check_rx_pkt(f, &pkts[0], 300);
+	hold(f, pkts[0].buf);
+	assert_int_equal(f->rxq.stats.packets, 9);
+	check_rx_ring(f);
+	check_buffers(f, NULL, 0);
+}
+
+/* --- rx: ready --- */
+
+static void rx_ready_follows_dd(void **state)
+{
+	struct fix *f = fix_new(state, 8, 16);
+	struct e1000e_pkt pkts[4];
+	union e1000e_rx_desc saved;
+	uint8_t junk[4] = { 0 };
+
+	fill(f);
+	assert_false(e1000e_rxq_ready(&f->rxq));
+	/* every bit but DD: not ready, and the burst takes nothing */
+	saved = f->rx_ring[0];
+	f->rx_ring[0].wb.status_error = ~(uint32_t)E1000E_RXD_STAT_DD;
+	f->rx_ring[0].wb.length = 64;
+	assert_false(e1000e_rxq_ready(&f->rxq));
+	set_reg(f, RDT0, SENTINEL);
+	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 4), 0);
+	assert_int_equal(reg(f, RDT0), SENTINEL);
+	f->rx_ring[0] = saved;
+	set_reg(f, RDT0, 7);
+
+	/* one at a time, around the ring twice and a bit; DD on the next descriptor only */
+	for (uint32_t seq = 0; seq < 20; seq++) {
+		assert_true(dev_rx_frame(f, seq));
+		assert_true(e1000e_rxq_ready(&f->rxq));
+		assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 4), 1);
+		check_rx_pkt(f, &pkts[0], seq);
+		assert_int_equal(upci_pktpool_put(&f->pool, &pkts[0].buf, 1), 1);
+		assert_false(e1000e_rxq_ready(&f->rxq));
+	}
+	/* a malformed one is "ready" too (DD), then gone */
+	assert_true(dev_rx(f, junk, 0, 0, RX_GOOD, 0));
+	assert_true(e1000e_rxq_ready(&f->rxq));
+	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 4), 0);
+	assert_false(e1000e_rxq_ready(&f->rxq));
+	check_rx_ring(f);
+	check_buffers(f, NULL, 0);
+}
+
+/* --- the tx device --- */
+
+/* The device sends up to @max descriptors from its head towards TDT: checks each, sets DD. */
+static unsigned dev_tx(struct fix *f, unsigned max)
+{
+	uint32_t tdt = reg(f, TDT0);
+	unsigned n = 0;
+
+	assert_true(tdt < f->size);
+	while (n < max && f->tx_head != tdt) {
+		struct e1000e_tx_desc *d = &f->tx_ring[f->tx_head];
+		uint8_t *buf = dev_buf(f, d->buffer_addr);
+
+		assert_ptr_equal(f->tx_bufs[f->tx_head], buf);
+		assert_int_equal(d->cmd, TX_CMD);
+		assert_int_equal(d->sta, 0);
+		assert_int_equal(d->cso, 0);
+		assert_int_equal(d->css, 0);
+		assert_int_equal(d->special, 0);
+		assert_int_equal(d->length, len_for(f->tx_seq));
+		check_pattern(buf, d->length, f->tx_seq);
+		f->tx_seq++;
+		d->sta = E1000E_TXD_STA_DD;
+		f->tx_head = (f->tx_head + 1) & (f->size - 1);
+		n++;
+	}
+	return n;
+}
+
+/* The application takes a buffer and writes frame @seq into it. */
+static void tx_frame(struct fix *f, struct e1000e_pkt *p, uint32_t seq)
+{
+	void *buf = NULL;
+
+	assert_int_equal(upci_pktpool_get(&f->pool, &buf, 1), 1);
+	p->buf = buf;
+	p->len = len_for(seq);
+	p->queue = 0;
+	p->rss_hash = 0;
+	pattern(buf, p->len, seq);
+}
+
+static void tx_burst_fills_descriptors(void **state)
+{
+	struct fix *f = fix_new(state, 16, 40);
+	struct e1000e_pkt pkts[5];
+	void *bufs[5];
+	uint64_t bytes = 0;
+
+	memset(f->tx_ring, 0xa5, 16 * sizeof(*f->tx_ring)); /* stale contents: every field is written */
+	assert_int_equal(e1000e_txq_room(&f->txq), 15);
+	set_reg(f, TDT0, SENTINEL);
+	assert_int_equal(e1000e_txq_burst(&f->txq, pkts, 0), 0);
+	assert_int_equal(reg(f, TDT0), SENTINEL); /* nothing queued: no tail write */
+	assert_int_equal(e1000e_txq_clean(&f->txq), 0);
+
+	for (uint32_t k = 0; k < 5; k++) {
+		tx_frame(f, &pkts[k], k);
+		bufs[k] = pkts[k].buf;
+		bytes += pkts[k].len;
+	}
+	assert_int_equal(e1000e_txq_burst(&f->txq, pkts, 5), 5);
+	assert_int_equal(reg(f, TDT0), 5);
+	for (uint32_t k = 0; k < 5; k++) {
+		struct e1000e_tx_desc *d = &f->tx_ring[k];
+
+		assert_null(pkts[k].buf);
+		assert_int_equal(pkts[k].len, len_for(k));
+		assert_int_equal(d->buffer_addr, iova_of(f, bufs[k]));
+		assert_int_equal(d->length, len_for(k));
+		assert_int_equal(d->cmd, TX_CMD);
+		assert_int_equal(d->sta, 0);
+		assert_int_equal(d->cso, 0);
+		assert_int_equal(d->css, 0);
+		assert_int_equal(d->special, 0);
+		assert_ptr_equal(f->tx_bufs[k], bufs[k]);
+	}
+	assert_int_equal(f->txq.tail, 5);
+	assert_int_equal(e1000e_txq_room(&f->txq), 10);
+	assert_int_equal(f->txq.stats.packets, 5);
+	assert_int_equal(f->txq.stats.bytes, bytes);
+	assert_int_equal(f->txq.stats.ring_full + f->txq.stats.bad_length + f->txq.stats.foreign_buffer, 0);
+	assert_int_equal(pool_free(f), 35);
+	assert_int_equal(e1000e_txq_clean(&f->txq), 0); /* nothing done yet */
+	check_buffers(f, NULL, 0);
+
+	assert_int_equal(dev_tx(f, 100), 5);
+	assert_int_equal(e1000e_txq_clean(&f->txq), 5);
+	assert_int_equal(pool_free(f), 40);
+	assert_int_equal(e1000e_txq_room(&f->txq), 15);
+	assert_int_equal(f->txq.clean, 5);
+	for (uint32_t k = 0; k < 16; k++)
+		assert_null(f->tx_bufs[k]);
+	assert_int_equal(e1000e_txq_clean(&f->txq), 0);
+	check_buffers(f, NULL, 0);
+}
+
+static void tx_ring_full(void **state)
+{
+	struct fix *f = fix_new(state, 16, 40);
+	struct e1000e_pkt pkts[20];
+	void *bufs[20];
+
+	for (uint32_t k = 0; k < 20; k++) {
+		tx_frame(f, &pkts[k], k);
+		bufs[k] = pkts[k].buf;
+	}
+	assert_int_equal(e1000e_txq_burst(&f->txq, pkts, 20), 15);
+	for (uint32_t k = 0; k < 20; k++)
+		assert_ptr_equal(pkts[k].buf, k < 15 ? NULL : bufs[k]);
+	assert_int_equal(f->txq.stats.ring_full, 5);
+	assert_int_equal(f->txq.stats.packets, 15);
+	assert_int_equal(reg(f, TDT0), 15);
+	assert_int_equal(e1000e_txq_room(&f->txq), 0);
+	check_buffers(f, pkts, 20);
+
+	/* no room and nothing done: nothing queued, no tail write */
+	set_reg(f, TDT0, SENTINEL);
+	assert_int_equal(e1000e_txq_burst(&f->txq, pkts + 15, 5), 0);
+	assert_int_equal(reg(f, TDT0), SENTINEL);
+	assert_int_equal(f->txq.stats.ring_full, 10);
+	for (uint32_t k = 15; k < 20; k++)
+		assert_ptr_equal(pkts[k].buf, bufs[k]);
+	set_reg(f, TDT0, 15);
+
+	/* three done: the burst cleans them itself and queues three */
+	assert_int_equal(dev_tx(f, 3), 3);
+	assert_int_equal(e1000e_txq_burst(&f->txq, pkts + 15, 5), 3);
+	assert_int_equal(f->txq.stats.ring_full, 12);
+	assert_int_equal(f->txq.clean, 3);
+	assert_int_equal(reg(f, TDT0), 2); /* wrapped */
+	assert_int_equal(pool_free(f), 40 - 20 + 3);
+	for (uint32_t k = 15; k < 20; k++)
+		assert_ptr_equal(pkts[k].buf, k < 18 ? NULL : bufs[k]);
+	check_buffers(f, pkts, 20);
+
+	assert_int_equal(dev_tx(f, 100), 15);
+	assert_int_equal(e1000e_txq_burst(&f->txq, pkts + 18, 2), 2);
+	assert_int_equal(dev_tx(f, 100), 2);
+	assert_int_equal(e1000e_txq_clean(&f->txq), 2);
+	assert_int_equal(e1000e_txq_room(&f->txq), 15);
+	assert_int_equal(pool_free(f), 40);
+	assert_int_equal(f->txq.stats.packets, 20);
+	assert_int_equal(f->tx_seq, 20);
+	check_buffers(f, NULL, 0);
+}
+
+static void tx_partial_clean(void **state)
+{
+	struct fix *f = fix_new(state, 16, 40);
+	struct e1000e_pkt pkts[6];
+
+	for (uint32_t k = 0; k < 6; k++)
+		tx_frame(f, &pkts[k], k);
+	assert_int_equal(e1000e_txq_burst(&f->txq, pkts, 6), 6);
+	assert_int_equal(dev_tx(f, 3), 3);
+	f->tx_ring[4].sta = E1000E_TXD_STA_DD; /* out of order: must wait for descriptor 3 */
+	assert_int_equal(e1000e_txq_clean(&f->txq), 3);
+	assert_int_equal(f->txq.clean, 3);
+	assert_int_equal(e1000e_txq_room(&f->txq), 12);
+	assert_int_equal(pool_free(f), 40 - 6 + 3);
+	for (uint32_t k = 0; k < 6; k++)
+		assert_true(k < 3 ? f->tx_bufs[k] == NULL : f->tx_bufs[k] != NULL);
+	assert_int_equal(e1000e_txq_clean(&f->txq), 0);
+	check_buffers(f, NULL, 0);
+
+	f->tx_ring[4].sta = 0;
+	assert_int_equal(dev_tx(f, 100), 3);
+	assert_int_equal(e1000e_txq_clean(&f->txq), 3);
+	assert_int_equal(pool_free(f), 40);
+	assert_int_equal(e1000e_txq_room(&f->txq), 15);
+	check_buffers(f, NULL, 0);
+}
+
+/*
+ * Many rounds: the application queues random numbers of frames and keeps, in order, what did not fit; the
+ * device sends random runs; cleaning happens sometimes explicitly, otherwise inside the burst.
+ */
+static void tx_wrap(struct fix *f, uint32_t frames)
+{
+	struct e1000e_pkt *pend = f->pend;
+	uint32_t seq = 0, mask = f->size - 1;
+	uint64_t ring_full = 0;
+	unsigned n = 0, sent;
+
+	while (f->tx_seq < frames) {
+		unsigned add = rnd(f, f->size + 3), room, want;
+
+		for (unsigned a = 0; a < add && pool_free(f) > 0; a++)
+			tx_frame(f, &pend[n++], seq++);
+		/* the burst cleans first: what the device has done frees room */
+		room = f->size - 1 - ((f->txq.tail - f->tx_head) & mask);
+		want = n < room ? n : room;
+		sent = e1000e_txq_burst(&f->txq, pend, n);
+		if (sent != want)
+			fail_msg("burst of %u with room %u queued %u", n, room, sent);
+		ring_full += n - sent;
+		assert_int_equal(f->txq.stats.ring_full, ring_full);
+		assert_int_equal(f->txq.clean, f->tx_head);
+		for (unsigned k = 0; k < n; k++)
+			assert_true(k < sent ? pend[k].buf == NULL : pend[k].buf != NULL);
+		memmove(pend, pend + sent, (n - sent) * sizeof(*pend));
+		n -= sent;
+		if (sent)
+			assert_int_equal(reg(f, TDT0), f->txq.tail);
+
+		dev_tx(f, rnd(f, f->size + 2));
+		if (rnd(f, 3) == 0) {
+			uint32_t done = (f->tx_head - f->txq.clean) & mask;
+
+			assert_int_equal(e1000e_txq_clean(&f->txq), done);
+		}
+		assert_int_equal(e1000e_txq_room(&f->txq), f->size - 1 - ((f->txq.tail - f->txq.clean) & mask));
+		check_buffers(f, pend, n);
+	}
+	/* drain */
+	while (n) {
+		sent = e1000e_txq_burst(&f->txq, pend, n);
+		memmove(pend, pend + sent, (n - sent) * sizeof(*pend));
+		n -= sent;
+		dev_tx(f, f->size);
+	}
+	dev_tx(f, f->size);
+	e1000e_txq_clean(&f->txq);
+	assert_int_equal(f->tx_seq, seq);
+	assert_int_equal(f->txq.stats.packets, seq);
+	assert_int_equal(f->txq.stats.bad_length + f->txq.stats.foreign_buffer, 0);
+	assert_true(ring_full > 0);
+	assert_int_equal(e1000e_txq_room(&f->txq), f->size - 1);
+	assert_int_equal(pool_free(f), f->pool.n_bufs);
+	check_buffers(f, NULL, 0);
+}
+
+static void tx_wrap_around(void **state)
+{
+	struct fix *f = fix_new(state, 64, 100);
+
+	tx_wrap(f, 10 * 64);
+}
+
+static void tx_wrap_around_small_ring(void **state)
+{
+	struct fix *f = fix_new(state, 8, 12);
+
+	tx_wrap(f, 10 * 8 * 4);
+}
+
+/* Refused frames keep their buffers and do not stop the others. */
+static void tx_refused_frames(void **state)
+{
+	struct fix *f = fix_new(state, 16, 40);
+	struct e1000e_pkt pkts[10], orig[10];
+	uint64_t bytes = 0;
+	uint8_t *end;
+	unsigned good[] = { 0, 2, 5, 9 };
+
+	pattern(f->foreign, BUF_SIZE, 999);
+	end = f->pool.base + (size_t)f->pool.n_bufs * BUF_SIZE; /* one past the last buffer */
+	tx_frame(f, &pkts[0], 0);
+	tx_frame(f, &pkts[1], 100);
+	pkts[1].len = 0;
+	tx_frame(f, &pkts[2], 1);
+	tx_frame(f, &pkts[3], 101);
+	pkts[3].len = BUF_SIZE + 1;
+	pkts[4] = (struct e1000e_pkt){ .buf = f->foreign, .len = 100 };
+	tx_frame(f, &pkts[5], 2);
+	assert_int_equal(pkts[5].len, BUF_SIZE);
+	pkts[6] = (struct e1000e_pkt){ .buf = (uint8_t *)pkts[1].buf + 64, .len = 100 }; /* inside a buffer */
+	pkts[7] = (struct e1000e_pkt){ .buf = end, .len = 100 };
+	pkts[8] = (struct e1000e_pkt){ .buf = NULL, .len = 60 };
+	tx_frame(f, &pkts[9], 3);
+	memcpy(orig, pkts, sizeof(pkts));
+	for (unsigned k = 0; k < 4; k++)
+		bytes += pkts[good[k]].len;
+
+	assert_int_equal(e1000e_txq_burst(&f->txq, pkts, 10), 4);
+	for (unsigned k = 0; k < 10; k++) {
+		bool taken = k == 0 || k == 2 || k == 5 || k == 9;
+
+		assert_ptr_equal(pkts[k].buf, taken ? NULL : orig[k].buf);
+		assert_int_equal(pkts[k].len, orig[k].len);
+	}
+	for (unsigned k = 0; k < 4; k++) {
+		assert_int_equal(f->tx_ring[k].buffer_addr, iova_of(f, orig[good[k]].buf));
+		assert_ptr_equal(f->tx_bufs[k], orig[good[k]].buf);
+	}
+	assert_null(f->tx_bufs[4]);
+	assert_int_equal(reg(f, TDT0), 4);
+	assert_int_equal(f->txq.stats.bad_length, 2);
+	assert_int_equal(f->txq.stats.foreign_buffer, 4);
+	assert_int_equal(f->txq.stats.ring_full, 0);
+	assert_int_equal(f->txq.stats.packets, 4);
+	assert_int_equal(f->txq.stats.bytes, bytes);
+	check_pattern(f->foreign, BUF_SIZE, 999);
+	check_buffers(f, pkts, 10);
+
+	assert_int_equal(dev_tx(f, 100), 4);
+	assert_int_equal(e1000e_txq_clean(&f->txq), 4);
+	/* the caller still owns the refused pool buffers and returns them */
+	assert_int_equal(upci_pktpool_put(&f->pool, &pkts[1].buf, 1), 1);
+	assert_int_equal(upci_pktpool_put(&f->pool, &pkts[3].buf, 1), 1);
+	assert_int_equal(pool_free(f), 40);
+	check_buffers(f, NULL, 0);
+}
+
+#define FIX_TEST(f) cmocka_unit_test_teardown(f, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest rx[] = {
+		FIX_TEST(rx_fill_gives_all_but_one),
+		FIX_TEST(rx_fill_short_pool),
+		FIX_TEST(rx_empty_ring),
+		FIX_TEST(rx_frames),
+		FIX_TEST(rx_wrap_around),
+		FIX_TEST(rx_wrap_around_small_ring),
+		FIX_TEST(rx_malformed_writebacks),
+		FIX_TEST(rx_malformed_mixed_in_burst),
+		FIX_TEST(rx_pool_empty),
+		FIX_TEST(rx_ready_follows_dd),
+	};
+	const struct CMUnitTest tx[] = {
+		FIX_TEST(tx_burst_fills_descriptors),
+		FIX_TEST(tx_ring_full),
+		FIX_TEST(tx_partial_clean),
+		FIX_TEST(tx_wrap_around),
+		FIX_TEST(tx_wrap_around_small_ring),
+		FIX_TEST(tx_refused_frames),
+	};
+	int failed = cmocka_run_group_tests_name("e1000e_rx_ring", rx, NULL, NULL);
+
+	return failed + cmocka_run_group_tests_name("e1000e_tx_ring", tx, NULL, NULL);
+}
