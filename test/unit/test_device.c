@@ -18,19 +18,10 @@
 #include <cmocka.h>
 
 #include "fake_vfio.h"
+#include "log_capture.h"
 #include "upci/io.h"
 #include "upci/log.h"
 #include "upci/vfio.h"
-
-static char log_text[8192];
-
-static void capture_log(enum upci_log_level level, const char *line, void *arg)
-{
-	size_t used = strlen(log_text);
-
-	(void)level, (void)arg;
-	snprintf(log_text + used, sizeof(log_text) - used, "%s\n", line);
-}
 
 static int setup(void **state)
 {
@@ -38,8 +29,7 @@ static int setup(void **state)
 
 	if (!f || fake_vfio_init(f))
 		return -1;
-	log_text[0] = '\0';
-	upci_log_set_sink(capture_log, NULL);
+	log_capture_start();
 	unsetenv("UPCI_BACKEND");
 	*state = f;
 	return 0;
@@ -51,7 +41,7 @@ static int teardown(void **state)
 
 	fake_vfio_cleanup(f);
 	free(f);
-	upci_log_set_sink(NULL, NULL);
+	log_capture_stop();
 	unsetenv("UPCI_BACKEND");
 	return 0;
 }

@@ -15,20 +15,11 @@
 #include <cmocka.h>
 
 #include "fake_vfio.h"
+#include "log_capture.h"
 #include "upci/dma.h"
 #include "upci/log.h"
 #include "upci/pktpool.h"
 #include "upci/vfio.h"
-
-static char log_text[8192];
-
-static void capture_log(enum upci_log_level level, const char *line, void *arg)
-{
-	size_t used = strlen(log_text);
-
-	(void)level, (void)arg;
-	snprintf(log_text + used, sizeof(log_text) - used, "%s\n", line);
-}
 
 struct world {
 	struct fake_vfio f;
@@ -45,8 +36,7 @@ static int open_world(void **state, enum upci_backend backend, uint32_t dma_entr
 	w->f.dma_entry_limit = dma_entry_limit;
 	if (backend == UPCI_BACKEND_IOMMUFD)
 		fake_vfio_enable_iommufd(&w->f);
-	log_text[0] = '\0';
-	upci_log_set_sink(capture_log, NULL);
+	log_capture_start();
 	if (upci_dev_open(FAKE_BDF, &opts, &w->dev)) {
 		fprintf(stderr, "open failed:\n%s", log_text);
 		return -1;
@@ -79,7 +69,7 @@ static int teardown(void **state)
 	fds = w->f.live_fds;
 	fake_vfio_cleanup(&w->f);
 	free(w);
-	upci_log_set_sink(NULL, NULL);
+	log_capture_stop();
 	return fds == 0 ? 0 : -1; /* a leaked fd (or a DMA region keeping the context alive) fails the test */
 }
 
@@ -91,8 +81,7 @@ static struct upci_iommu *ctx(void **state)
 static void memlock_rules(void **state)
 {
 	(void)state;
-	log_text[0] = '\0';
-	upci_log_set_sink(capture_log, NULL);
+	log_capture_start();
 	assert_int_equal(upci_memlock_check(1 << 20, 8 << 20, 0, false), 0);
 	assert_int_equal(upci_memlock_check(8 << 20, 8 << 20, 0, false), 0);
 	assert_int_equal(upci_memlock_check(1 << 20, 8 << 20, 8 << 20, false), -ENOMEM);
@@ -104,7 +93,7 @@ static void memlock_rules(void **state)
 	assert_non_null(strstr(log_text, "65536 KiB"));     /* what is needed */
 	assert_non_null(strstr(log_text, "RLIMIT_MEMLOCK of 8192 KiB")); /* the limit */
 	assert_non_null(strstr(log_text, "ulimit -l 66560")); /* how to raise it: enough for both */
-	upci_log_set_sink(NULL, NULL);
+	log_capture_stop();
 }
 
 static void windows_and_ranges(void **state)
@@ -286,15 +275,14 @@ static void msi_window_placement_needs_the_kernel_option(void **state)
 
 	assert_int_equal(fake_vfio_init(&f), 0);
 	fake_vfio_enable_iommufd(&f);
-	log_text[0] = '\0';
-	upci_log_set_sink(capture_log, NULL);
+	log_capture_start();
 	assert_int_equal(upci_dev_open(FAKE_BDF, &opts, &dev), -EOPNOTSUPP);
 	assert_non_null(strstr(log_text, "not in mainline"));
 	opts.backend = UPCI_BACKEND_TYPE1;
 	assert_int_equal(upci_dev_open(FAKE_BDF, &opts, &dev), -EOPNOTSUPP);
 	assert_int_equal(f.live_fds, 0);
 	fake_vfio_cleanup(&f);
-	upci_log_set_sink(NULL, NULL);
+	log_capture_stop();
 }
 
 static void msi_window_placed_when_offered(void **state)

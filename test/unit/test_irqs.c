@@ -14,19 +14,10 @@
 #include <cmocka.h>
 
 #include "fake_vfio.h"
+#include "log_capture.h"
 #include "upci/log.h"
 #include "upci/msix.h"
 #include "upci/vfio.h"
-
-static char log_text[4096];
-
-static void capture_log(enum upci_log_level level, const char *line, void *arg)
-{
-	size_t used = strlen(log_text);
-
-	(void)level, (void)arg;
-	snprintf(log_text + used, sizeof(log_text) - used, "%s\n", line);
-}
 
 struct world {
 	struct fake_vfio f;
@@ -42,8 +33,7 @@ static int open_world(void **state, bool noresize)
 		return -1;
 	if (noresize)
 		w->f.irqs[VFIO_PCI_MSIX_IRQ_INDEX].flags |= VFIO_IRQ_INFO_NORESIZE;
-	log_text[0] = '\0';
-	upci_log_set_sink(capture_log, NULL);
+	log_capture_start();
 	if (upci_dev_open(FAKE_BDF, NULL, &w->dev) || upci_irqs_open(w->dev, UPCI_IRQ_AUTO, &w->irqs))
 		return -1;
 	*state = w;
@@ -70,7 +60,7 @@ static int teardown(void **state)
 	fds = w->f.live_fds;
 	fake_vfio_cleanup(&w->f);
 	free(w);
-	upci_log_set_sink(NULL, NULL);
+	log_capture_stop();
 	return fds == 0 ? 0 : -1; /* every eventfd closed */
 }
 

@@ -23,36 +23,16 @@
 #include <grp.h>
 #include <unistd.h>
 
+#include "guest_tap.h"
 #include "lib/vfio_bus/uapi_compat.h"
 #include "upci/dma.h"
 #include "upci/log.h"
 #include "upci/pci.h"
 #include "upci/vfio.h"
 
-static int n_checks, n_failed;
-
-static bool check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static bool check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	n_checks++;
-	n_failed += !ok;
-	printf("%s %d - ", ok ? "ok" : "not ok", n_checks);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	return ok;
-}
-
 static double now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+	return (double)now_ns() / 1e6;
 }
 
 static bool in_window(uint64_t start, uint64_t len, const struct upci_doorbell_window *w, int n)
@@ -289,8 +269,7 @@ static int cmd_check(const char *bdf, const char *raw_bdf)
 	}
 	upci_dev_close(dev);
 	check_window_placement(raw_bdf, iommufd);
-	printf("1..%d\n", n_checks);
-	return n_failed != 0;
+	return tap_done();
 }
 
 static char log_line[1024];
@@ -324,8 +303,7 @@ static int cmd_memlock(const char *bdf)
 	check(strstr(log_line, "65536 KiB") && strstr(log_line, "RLIMIT_MEMLOCK of 1024 KiB") &&
 	      strstr(log_line, "ulimit -l"), "the message gives the need, the limit and how to raise it");
 	upci_dev_close(dev);
-	printf("1..%d\n", n_checks);
-	return n_failed != 0;
+	return tap_done();
 }
 
 int main(int argc, char **argv)

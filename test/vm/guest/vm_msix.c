@@ -19,35 +19,10 @@
 #include <unistd.h>
 
 #include "drivers/net/e1000e/e1000e_regs.h"
+#include "guest_tap.h"
 #include "upci/io.h"
 #include "upci/msix.h"
 #include "upci/vfio.h"
-
-static int n_checks, n_failed;
-
-static bool check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static bool check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	n_checks++;
-	n_failed += !ok;
-	printf("%s %d - ", ok ? "ok" : "not ok", n_checks);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	return ok;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void sleep_us(unsigned us)
 {
@@ -301,6 +276,5 @@ int main(int argc, char **argv)
 	check_idle(irqs);
 	upci_irqs_close(irqs);
 	upci_dev_close(dev);
-	printf("1..%d\n", n_checks);
-	return n_failed != 0;
+	return tap_done();
 }

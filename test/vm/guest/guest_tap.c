@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* TAP output and a monotonic clock for the guest-side test programs. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "guest_tap.h"
+
+static int n_checks, n_failed;
+
+bool check(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	n_checks++;
+	n_failed += !ok;
+	printf("%s %d - ", ok ? "ok" : "not ok", n_checks);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	return ok;
+}
+
+int tap_done(void)
+{
+	printf("1..%d\n", n_checks);
+	return n_failed != 0;
+}
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
