@@ -1,0 +1,44 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# The benchmark's guest side, in one VM boot (started with vmrun --keep-kernel-driver): the kernel-driver
+# baseline first, then both NICs move to vfio-pci for DPDK's baseline and for upci.
+# usage: guest-bench.sh BUILD_DIR RESULTS_DIR [--quick]
+build=$1 out=$2 quick=${3:-}
+a=0000:00:02.0 b=0000:00:03.0
+trials=2000 frames=200000
+[ "$quick" = --quick ] && trials=200 frames=20000
+mkdir -p "$out"
+rm -f "$out"/*.json "$out"/*.dat "$out"/*.png
+step() { echo "guest-bench: $*" >&2; }
+
+cat > "$out/env.json" <<EOF2
+{"env": {"kernel": "$(uname -r)", "vm_kernel": "$UPCI_VM_KERNEL", "qemu": "$UPCI_VM_QEMU",
+ "cpu": "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)", "vcpus": $(nproc),
+ "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "quick": $([ "$quick" = --quick ] && echo true || echo false)}}
+EOF2
+
+if [ -x "$build/app/bench/kernel_rtt" ]; then
+	step "kernel e1000e driver: AF_PACKET ping-pong, $trials trials"
+	"$build/app/bench/kernel_rtt" --a "$a" --b "$b" --trials "$trials" --json "$out/kernel.json" ||
+		step "kernel_rtt failed (exit $?)"
+fi
+
+step "moving both NICs to vfio-pci"
+for d in "$a" "$b"; do
+	[ -e "/sys/bus/pci/devices/$d/driver" ] && echo "$d" > "/sys/bus/pci/devices/$d/driver/unbind"
+	echo vfio-pci > "/sys/bus/pci/devices/$d/driver_override"
+	echo "$d" > /sys/bus/pci/drivers_probe
+done
+
+if [ -x "$build/app/bench/dpdk_baseline" ]; then
+	eal="-l 0-1 -n 1 --iova-mode=va -m 256 -a $a -a $b --log-level=lib.eal:error"
+	for mode in rtt pps fwd intr; do
+		step "DPDK em PMD: $mode"
+		# shellcheck disable=SC2086
+		"$build/app/bench/dpdk_baseline" $eal -- "$mode" --trials "$trials" --frames "$frames" \
+			--json "$out/dpdk_$mode.json" || step "dpdk_baseline $mode failed (exit $?)"
+	done
+fi
+
+step "upci"
+"$build/app/bench/upci-bench" $quick --json "$out/upci.json"

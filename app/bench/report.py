@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Merge the benchmark's JSON fragments into bench.json, print the table, draw the latency CDFs.
+
+usage: report.py RESULTS_DIR
+Fragments: upci.json (upci-bench), kernel.json (kernel_rtt), dpdk_*.json (dpdk_baseline), cpu.json
+(cpu_cost.sh), env.json (the guest's kernel, CPU, date). Every figure in one table comes from the same
+VM boot; ratios compare against the baseline named in each section.
+"""
+import glob
+import json
+import os
+import subprocess
+import sys
+
+
+def merge(dst, src):
+    for key, val in src.items():
+        if isinstance(val, dict) and isinstance(dst.get(key), dict):
+            merge(dst[key], val)
+        else:
+            dst[key] = val
+
+
+def load(results):
+    bench = {}
+    for path in sorted(glob.glob(os.path.join(results, "*.json"))):
+        if os.path.basename(path) == "bench.json":
+            continue
+        try:
+            with open(path) as f:
+                merge(bench, json.load(f))
+        except (OSError, ValueError) as e:
+            print(f"report: skipping {path}: {e}", file=sys.stderr)
+    return bench
+
+
+def ratio(val, base):
+    return f"{val / base:6.2f}x" if val and base else "      -"
+
+
+def latency_rows(section, order, baseline):
+    base = section.get(baseline, {}).get("p50_us")
+    rows = []
+    for name in order:
+        m = section.get(name)
+        if not m or "p50_us" not in m:
+            rows.append(f"  {name:<22} {'(not measured)':>34}")
+            continue
+        tag = " (baseline)" if name == baseline else ""
+        rows.append(f"  {name + tag:<22} {m['p50_us']:10.1f} {m['p99_us']:10.1f} {m.get('max_us', 0):10.1f}"
+                    f"   {ratio(m['p50_us'], base)}")
+    return rows
+
+
+def table(b):
+    out = []
+    irq = b.get("irq", {})
+    out.append("interrupt -> waiting thread (us)        p50        p99        max   p50 vs eventfd")
+    out += latency_rows(irq, ["eventfd", "loopback", "ics", "ics_raw", "ics_epoll", "ics_busy"], "eventfd")
+    rtt = b.get("rtt", {})
+    out.append("round trip A -> B -> A (us)             p50        p99        max   p50 vs kernel")
+    out += latency_rows(rtt, ["kernel", "dpdk_poll", "upci_poll", "upci_interrupt", "upci_hybrid"], "kernel")
+    pps = b.get("pps", {})
+    d, u = pps.get("dpdk", {}), pps.get("upci", {})
+    out.append("frames per second                      tx->rx        fwd   upci vs dpdk (tx->rx, fwd)")
+    for name, m in (("dpdk (baseline)", d), ("upci poll", u)):
+        if m:
+            out.append(f"  {name:<22} {m.get('tx_rx', 0):16.0f} {m.get('fwd', 0):10.0f}")
+    if d and u:
+        out.append(f"  {'ratio':<22} {ratio(u.get('tx_rx'), d.get('tx_rx')):>16} {ratio(u.get('fwd'), d.get('fwd')):>10}")
+    idle = b.get("idle", {})
+    out.append("receiving thread CPU (% of a core)    no traffic  1000 frames/s")
+    for mode in ("poll", "interrupt", "hybrid"):
+        m = idle.get(mode)
+        if m:
+            out.append(f"  {mode:<22} {m['cpu_pct']:12.2f} {m.get('cpu_pct_1000pps', 0):14.2f}")
+    mm = b.get("mmio")
+    if mm:
+        out.append(f"register read (ns)                mapped {mm['mapped_ns']:.1f}, trapped {mm['trapped_ns']:.1f}, "
+                   f"{ratio(mm['trapped_ns'], mm['mapped_ns']).strip()} slower through the region fd")
+    drv = b.get("driver", {})
+    if "instructions_per_packet" in drv:
+        out.append(f"driver cost                       {drv['instructions_per_packet']:.1f} instructions per packet "
+                   f"(rx + tx, batch {drv.get('batch', 32)}, callgrind)")
+    di = b.get("dpdk_interrupt")
+    if di:
+        out.append(f"DPDK em PMD rx interrupt mode: {di.get('interrupt_wakeups')} interrupt wake-ups, "
+                   f"{di.get('timeout_wakeups')} timeout wake-ups for {di.get('frames')} frames")
+    return "\n".join(out)
+
+
+def cdf_plot(section, names, title, png, results):
+    series = []
+    for name in names:
+        samples = sorted(section.get(name, {}).get("samples_us", []))
+        if not samples:
+            continue
+        path = os.path.join(results, f"cdf_{name}.dat")
+        with open(path, "w") as f:
+            for i, s in enumerate(samples):
+                f.write(f"{s} {(i + 1) / len(samples)}\n")
+        series.append((name, path))
+    if not series:
+        return None
+    plots = ", ".join(f"'{p}' using 1:2 with lines lw 2 title '{n}'" for n, p in series)
+    script = (f"set terminal pngcairo size 1000,600 noenhanced\nset output '{png}'\nset title '{title}'\n"
+              "set xlabel 'microseconds (log scale)'\nset ylabel 'fraction of trials'\nset logscale x\n"
+              f"set key bottom right\nset grid\nplot {plots}\n")
+    try:
+        subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"report: gnuplot failed ({e}); install gnuplot-nox for the plots", file=sys.stderr)
+        return None
+    return png
+
+
+def main():
+    results = sys.argv[1] if len(sys.argv) > 1 else "build/results"
+    bench = load(results)
+    with open(os.path.join(results, "bench.json"), "w") as f:
+        json.dump(bench, f, indent=1)
+    print(table(bench))
+    irq_png = cdf_plot(bench.get("irq", {}), ["eventfd", "loopback", "ics", "ics_raw", "ics_epoll", "ics_busy"],
+                       "interrupt -> wake-up latency (CDF)", os.path.join(results, "irq_cdf.png"), results)
+    rtt_png = cdf_plot(bench.get("rtt", {}), ["kernel", "dpdk_poll", "upci_poll", "upci_interrupt", "upci_hybrid"],
+                       "round-trip latency through the two NICs (CDF)", os.path.join(results, "rtt_cdf.png"), results)
+    print(f"\nJSON: {os.path.join(results, 'bench.json')}")
+    for png in (irq_png, rtt_png):
+        if png:
+            print(f"plot: {png}")
+
+
+if __name__ == "__main__":
+    main()
