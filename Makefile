@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # A thin layer over meson/ninja and the VM test-bed. The two commands a new user needs:
-#   make demo    install what is missing, build, boot the test VM, run upci-probe on the emulated 82574L NICs
+#   make demo    install what is missing, build, boot the test VM, run the benchmark on the emulated 82574L NICs
 #   make check   install what is missing, build, run every test (unit, unit under ASan+UBSan, VM)
 
 BUILD      := build
@@ -53,8 +53,10 @@ check: build asan
 		vm=$(BUILD)/meson-logs/vm.json
 
 demo: build
-	@echo "== booting the test VM and running upci-probe on both emulated 82574L NICs"
-	test/vm/vmrun -- $(BUILD)/tools/upci-probe 0000:00:02.0 0000:00:03.0
+	@echo "== the device report from inside the test VM"
+	test/vm/vmrun --kernel iommufd -- $(BUILD)/tools/upci-probe 0000:00:02.0
+	@echo "== the benchmark: interrupt latency, round trips, throughput, idle CPU (upci vs kernel driver vs DPDK)"
+	app/bench/run-bench.sh --results $(BUILD)/results
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
