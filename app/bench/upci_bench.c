@@ -517,23 +517,29 @@ static json_object *rtt_mode(const struct opts *o, enum e1000e_mode mode, const 
 	return res;
 }
 
+/* The three ways a receiving thread can wait, with their names in the JSON (rtt.upci_<name>, idle.<name>). */
+static const struct {
+	enum e1000e_mode mode;
+	const char *name;
+	const char *rtt_key;
+} modes[] = {
+	{ E1000E_MODE_POLL, "poll", "upci_poll" },
+	{ E1000E_MODE_INTERRUPT, "interrupt", "upci_interrupt" },
+	{ E1000E_MODE_HYBRID, "hybrid", "upci_hybrid" },
+};
+
 static int bench_rtt(const struct opts *o, json_object *root)
 {
-	static const struct { enum e1000e_mode mode; const char *name; } modes[] = {
-		{ E1000E_MODE_POLL, "upci_poll" },
-		{ E1000E_MODE_INTERRUPT, "upci_interrupt" },
-		{ E1000E_MODE_HYBRID, "upci_hybrid" },
-	};
 	json_object *rtt = json_object_new_object();
 
 	for (unsigned i = 0; i < 3; i++) {
 		json_object *r;
 
-		progress("rtt %s: %u trials", modes[i].name, o->rtt_trials);
-		r = rtt_mode(o, modes[i].mode, modes[i].name);
+		progress("rtt %s: %u trials", modes[i].rtt_key, o->rtt_trials);
+		r = rtt_mode(o, modes[i].mode, modes[i].rtt_key);
 		if (!r)
 			return -EIO;
-		json_object_object_add(rtt, modes[i].name, r);
+		json_object_object_add(rtt, modes[i].rtt_key, r);
 	}
 	json_object_object_add(root, "rtt", rtt);
 	return 0;
@@ -708,11 +714,6 @@ static double idle_run(const struct opts *o, enum e1000e_mode mode, unsigned rat
 
 static int bench_idle(const struct opts *o, json_object *root)
 {
-	static const struct { enum e1000e_mode mode; const char *name; } modes[] = {
-		{ E1000E_MODE_POLL, "poll" },
-		{ E1000E_MODE_INTERRUPT, "interrupt" },
-		{ E1000E_MODE_HYBRID, "hybrid" },
-	};
 	json_object *idle = json_object_new_object();
 
 	for (unsigned i = 0; i < 3; i++) {
