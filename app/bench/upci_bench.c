@@ -628,7 +628,8 @@ static double pps_run(const struct opts *o, bool forward, uint64_t *lost)
 	*lost = sent - counted->frames;
 	e1000e_close(a);
 	e1000e_close(b);
-	return (double)counted->frames * 1e9 / (double)(t1 - t0);
+	/* Forwarding counts receptions at both ports (as the DPDK baseline does): A -> B and B -> A. */
+	return (double)(counted->frames + (forward ? rb.frames : 0)) * 1e9 / (double)(t1 - t0);
 }
 
 static int bench_pps(const struct opts *o, json_object *root)
