@@ -227,7 +227,7 @@ static int open_locked(const char *spec, const struct upci_dev_opts *opts, struc
 			 "amd_iommu=on, enable VT-d/AMD-Vi in firmware)", dev->name);
 		return -ENODEV;
 	}
-	if (strncmp(info.driver, "vfio", 4)) {
+	if (!strstr(info.driver, "vfio")) {
 		upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s: bound to %s, not vfio-pci; as root: echo %s > "
 			 "/sys/bus/pci/devices/%s/driver/unbind; echo vfio-pci > /sys/bus/pci/devices/%s/driver_override; "
 			 "echo %s > /sys/bus/pci/drivers_probe", dev->name, info.driver[0] ? info.driver : "no driver",

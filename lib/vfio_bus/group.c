@@ -10,8 +10,9 @@
 
 static bool driver_is_vfio_safe(const char *driver)
 {
-	/* Unbound, a vfio driver (vfio-pci, vfio-pci variants), or pci-stub: none of them does DMA. */
-	return driver[0] == '\0' || !strncmp(driver, "vfio", 4) || !strcmp(driver, "pci-stub");
+	/* Unbound, a vfio driver (vfio-pci and its variants such as mlx5_vfio_pci), pci-stub, or pcieport
+	 * (a bridge's port driver manages no DMA): the kernel lets such a group go to VFIO. */
+	return driver[0] == '\0' || strstr(driver, "vfio") || !strcmp(driver, "pci-stub") || !strcmp(driver, "pcieport");
 }
 
 /*

@@ -243,12 +243,14 @@ static void non_viable_group_names_offenders(void **state)
 	fake_sysfs_add_pci(&f->sys, "0000:00:03.0", 0x8086, 0x10d3, 0x020000, "e1000e", FAKE_GROUP);
 	fake_sysfs_add_pci(&f->sys, "0000:00:04.0", 0x8086, 0x10d3, 0x020000, NULL, FAKE_GROUP);
 	fake_sysfs_add_pci(&f->sys, "0000:00:05.0", 0x8086, 0x10d3, 0x020000, "snd_hda_intel", FAKE_GROUP);
+	fake_sysfs_add_pci(&f->sys, "0000:00:06.0", 0x8086, 0x1234, 0x060400, "pcieport", FAKE_GROUP);
 	f->group_viable = false;
 	assert_int_equal(upci_dev_open(FAKE_BDF, NULL, &dev), -EBUSY);
 	assert_non_null(strstr(log_text, "IOMMU group 7 is not viable"));
 	assert_non_null(strstr(log_text, "0000:00:03.0 (bound to e1000e)"));
 	assert_non_null(strstr(log_text, "0000:00:05.0 (bound to snd_hda_intel)"));
 	assert_null(strstr(log_text, "0000:00:04.0 (")); /* unbound members are fine */
+	assert_null(strstr(log_text, "0000:00:06.0 (")); /* and so are bridge ports */
 	assert_non_null(strstr(log_text, "echo vfio-pci > /sys/bus/pci/devices/0000:00:03.0/driver_override"));
 	assert_int_equal(strchr(log_text, '\n') - log_text + 1, (long)strlen(log_text)); /* one line */
 	assert_no_leaks(f);

@@ -83,7 +83,7 @@ static int collect(const struct upci_pci_addr *addr, struct dev_report *r)
 	if (rc < 0)
 		return EXIT_FAILURE;
 	r->n_resv = rc;
-	if (no_vfio || strncmp(r->info.driver, "vfio", 4))
+	if (no_vfio || !strstr(r->info.driver, "vfio"))
 		return 0;
 	{
 		struct upci_dev_opts opts = { .backend = backend };
