@@ -40,8 +40,8 @@ struct e1000e_cfg {
 	unsigned rx_ring_size;   /* descriptors, power of two, 8..4096 [512] */
 	unsigned tx_ring_size;   /* [512] */
 	unsigned pool_bufs;      /* buffers per queue pool [2 * ring size] */
-	bool rss;                /* spread IPv4/TCP flows over the rx queues [on with 2 queues] */
-	bool rss_off;            /* force RSS off even with 2 rx queues */
+	bool rss_off;            /* RSS spreads IPv4/IPv6 flows over the rx queues whenever there are two;
+				  * set this to keep everything on queue 0 */
 	uint8_t rss_key[40];     /* Toeplitz key [all-zero: a fixed default key] */
 	unsigned itr_us;         /* global interrupt throttle (ITR) in microseconds [0] */
 	unsigned eitr_us[5];     /* per-vector throttle (EITR) in microseconds [0]. QEMU 7.2 enforces at least

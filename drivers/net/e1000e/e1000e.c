@@ -82,10 +82,6 @@ static int check_cfg(struct e1000e_cfg *c)
 		c->tx_ring_size = 512;
 	if (!c->pool_bufs)
 		c->pool_bufs = 2 * (c->rx_ring_size > c->tx_ring_size ? c->rx_ring_size : c->tx_ring_size);
-	if (c->rx_queues == 2 && !c->rss_off)
-		c->rss = true;
-	if (c->rss_off)
-		c->rss = false;
 	if (c->rx_queues > 2 || c->tx_queues > 2 || c->rx_ring_size < 8 || c->rx_ring_size > 4096 ||
 	    (c->rx_ring_size & (c->rx_ring_size - 1)) || c->tx_ring_size < 8 || c->tx_ring_size > 4096 ||
 	    (c->tx_ring_size & (c->tx_ring_size - 1)) || c->pool_bufs < c->rx_ring_size || c->mode > E1000E_MODE_HYBRID)
@@ -216,7 +212,8 @@ static void init_rx(struct e1000e *nic)
 		wr(nic, E1000E_RDH0 + base, 0);
 		wr(nic, E1000E_RDT0 + base, 0);
 	}
-	if (!c->rss) {
+	/* With one rx queue RSS would steer flows to a queue 1 that has no ring: only with two. */
+	if (c->rx_queues != 2 || c->rss_off) {
 		wr(nic, E1000E_MRQC, 0);
 		return;
 	}
