@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Reading small kernel files through the kernel seam. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -164,4 +165,24 @@ int upci_read_link_name(const char *path, char *buf, size_t len)
 		return -ENAMETOOLONG;
 	strcpy(buf, base);
 	return 0;
+}
+
+int upci_for_each_entry(const char *path, int (*fn)(const char *name, void *arg), void *arg)
+{
+	const struct upci_kernel_ops *k = upci_kernel();
+	char full[UPCI_PATH_MAX];
+	struct dirent *de;
+	DIR *dir;
+	int rc = upci_path(full, sizeof(full), "%s", path);
+
+	if (rc)
+		return rc;
+	dir = k->opendir(full);
+	if (!dir)
+		return -errno;
+	while (!rc && (de = k->readdir(dir)) != NULL)
+		if (de->d_name[0] != '.')
+			rc = fn(de->d_name, arg);
+	k->closedir(dir);
+	return rc;
 }

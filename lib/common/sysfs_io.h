@@ -28,4 +28,8 @@ int upci_read_int(const char *path, int *out);
 /* The last component of the symlink at @path ("vfio-pci" for .../driver). Return: 0, -ENOENT, -errno. */
 int upci_read_link_name(const char *path, char *buf, size_t len);
 
+/* Call @fn for each entry of directory @path (seam root prepended), dot entries skipped, until @fn
+ * returns non-zero. Return: that value, 0 when the walk ended, -errno when the directory cannot be read. */
+int upci_for_each_entry(const char *path, int (*fn)(const char *name, void *arg), void *arg);
+
 #endif

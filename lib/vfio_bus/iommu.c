@@ -61,30 +61,32 @@ static int kioctl(int fd, unsigned long req, void *arg)
 	return upci_kernel()->ioctl(fd, req, arg) < 0 ? -errno : 0;
 }
 
+struct cdev_name {
+	char *buf;
+	size_t len;
+};
+
+static int take_cdev(const char *name, void *arg)
+{
+	struct cdev_name *c = arg;
+
+	if (strncmp(name, "vfio", 4) || strlen(name) >= c->len)
+		return 0;
+	strcpy(c->buf, name);
+	return 1;
+}
+
 /* The cdev name ("vfio3") of a device bound to vfio-pci, from /sys/bus/pci/devices/BDF/vfio-dev/. */
 static int find_cdev(const char *devname, char *buf, size_t len)
 {
-	const struct upci_kernel_ops *k = upci_kernel();
+	struct cdev_name c = { buf, len };
 	char path[UPCI_PATH_MAX];
-	struct dirent *de;
-	DIR *dir;
-	int rc = upci_path(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", devname);
+	int rc;
 
-	if (rc)
-		return rc;
-	dir = k->opendir(path);
-	if (!dir)
-		return -errno;
-	rc = -ENOENT;
-	while ((de = k->readdir(dir)) != NULL) {
-		if (!strncmp(de->d_name, "vfio", 4) && strlen(de->d_name) < len) {
-			strcpy(buf, de->d_name);
-			rc = 0;
-			break;
-		}
-	}
-	k->closedir(dir);
-	return rc;
+	if (snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", devname) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	rc = upci_for_each_entry(path, take_cdev, &c);
+	return rc == 1 ? 0 : rc ? rc : -ENOENT;
 }
 
 /* iommufd is usable for @devname when /dev/iommu opens and the device has a VFIO cdev node. */

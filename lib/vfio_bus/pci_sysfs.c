@@ -235,27 +235,6 @@ int upci_pci_info_read(const struct upci_pci_addr *addr, struct upci_pci_info *o
 	return 0;
 }
 
-/* Call @fn for each entry of directory @path (seam root prepended), skipping dot entries. */
-static int for_each_entry(const char *path, int (*fn)(const char *name, void *arg), void *arg)
-{
-	const struct upci_kernel_ops *k = upci_kernel();
-	char full[UPCI_PATH_MAX];
-	struct dirent *de;
-	DIR *dir;
-	int rc = upci_path(full, sizeof(full), "%s", path);
-
-	if (rc)
-		return rc;
-	dir = k->opendir(full);
-	if (!dir)
-		return -errno;
-	while (!rc && (de = k->readdir(dir)) != NULL)
-		if (de->d_name[0] != '.')
-			rc = fn(de->d_name, arg);
-	k->closedir(dir);
-	return rc;
-}
-
 struct growing {
 	void *items;
 	size_t count, cap, size;
@@ -296,7 +275,7 @@ static int cmp_addr(const void *a, const void *b)
 int upci_pci_list(struct upci_pci_addr **out)
 {
 	struct growing g = { .size = sizeof(struct upci_pci_addr) };
-	int rc = for_each_entry("/sys/bus/pci/devices", add_pci_addr, &g);
+	int rc = upci_for_each_entry("/sys/bus/pci/devices", add_pci_addr, &g);
 
 	if (rc == -ENOENT)
 		rc = 0; /* no PCI bus at all */
@@ -354,7 +333,7 @@ int upci_iommu_group_members(int group, struct upci_group_member **out)
 	if (group < 0)
 		return -EINVAL;
 	snprintf(path, sizeof(path), "/sys/kernel/iommu_groups/%d/devices", group);
-	rc = for_each_entry(path, add_member, &w);
+	rc = upci_for_each_entry(path, add_member, &w);
 	if (rc) {
 		free(w.g.items);
 		if (rc != -ENOENT)
@@ -398,7 +377,7 @@ static int count_entry(const char *name, void *arg)
 int upci_iommu_group_count(void)
 {
 	int count = 0;
-	int rc = for_each_entry("/sys/kernel/iommu_groups", count_entry, &count);
+	int rc = upci_for_each_entry("/sys/kernel/iommu_groups", count_entry, &count);
 
 	return rc == -ENOENT ? 0 : rc ? rc : count;
 }
