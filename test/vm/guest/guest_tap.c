@@ -36,3 +36,13 @@ uint64_t now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+static const struct testbed_window x86_window = { 0xfee00000ull, 0xfeefffffull, "x86 MSI window" };
+static const struct testbed_window arm64_window = { 0x08000000ull, 0x080fffffull, "arm64 software-MSI window" };
+#if defined(__aarch64__)
+const struct testbed_window testbed_msi_window = arm64_window;
+const struct testbed_window testbed_foreign_window = x86_window;
+#else
+const struct testbed_window testbed_msi_window = x86_window;
+const struct testbed_window testbed_foreign_window = arm64_window;
+#endif

@@ -13,4 +13,15 @@ int tap_done(void);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t now_ns(void);
 
+/* What the test-bed's guest is known to have (test knowledge, not the library's: it reads the kernel). */
+struct testbed_window {
+	uint64_t start, last;
+	const char *what;
+};
+/* The MSI doorbell window of this architecture's guest: x86 0xfee00000-0xfeefffff (the interrupt address
+ * range), aarch64 0x8000000-0x80fffff (Linux's software-MSI window, the ITS doorbell is mapped in it). */
+extern const struct testbed_window testbed_msi_window;
+/* The other architecture's window: an ordinary IOVA here, that the kernel must accept. */
+extern const struct testbed_window testbed_foreign_window;
+
 #endif

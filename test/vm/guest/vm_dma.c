@@ -57,6 +57,9 @@ static void check_windows(struct upci_dev *dev, struct upci_doorbell_window *win
 		       win[i].kernel_managed ? "kernel-managed" : "user-placed");
 	check(msi >= 0 && *n_win == 1 && win[0].start == resv[msi].start && win[0].last == resv[msi].end,
 	      "the doorbell window is the group's msi reserved region as sysfs reports it");
+	check(*n_win == 1 && win[0].start == testbed_msi_window.start && win[0].last == testbed_msi_window.last,
+	      "on this guest that is the %s 0x%" PRIx64 "-0x%" PRIx64, testbed_msi_window.what,
+	      testbed_msi_window.start, testbed_msi_window.last);
 }
 
 /* Many allocations of mixed sizes and alignments: none may touch a doorbell window. */
@@ -64,7 +67,7 @@ static void check_allocator(struct upci_iommu *m, const struct upci_doorbell_win
 {
 	static uint64_t iova[400], size[400];
 	uint64_t seed = 0x9e3779b97f4a7c15ull;
-	int got = 0, bad = 0;
+	int got = 0, bad = 0, known = 0;
 
 	for (int i = 0; i < 400; i++) {
 		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
@@ -73,8 +76,11 @@ static void check_allocator(struct upci_iommu *m, const struct upci_doorbell_win
 			break;
 		got++;
 		bad += in_window(iova[i], size[i], win, n_win);
+		known += iova[i] <= testbed_msi_window.last && iova[i] + size[i] - 1 >= testbed_msi_window.start;
 	}
 	check(got == 400 && bad == 0, "%d allocations of mixed sizes, %d touching a doorbell window", got, bad);
+	check(got == 400 && known == 0, "none of them in 0x%" PRIx64 "-0x%" PRIx64 " (%d did)", testbed_msi_window.start,
+	      testbed_msi_window.last, known);
 	for (int i = 0; i < got; i++)
 		upci_iova_free(m, iova[i], size[i]);
 	check(upci_iova_alloc_fixed(m, win[0].start, 4096) == -EINVAL, "a fixed IOVA inside the window is refused");
@@ -216,11 +222,18 @@ static void check_kernel_refuses(const char *raw_bdf, bool iommufd, uint64_t win
 
 	if (!check(fd >= 0, "raw %s setup on %s without upci", iommufd ? "iommufd" : "type1", raw_bdf))
 		return;
+	uint64_t foreign = testbed_foreign_window.start;
+	int other;
+
 	in = iommufd ? raw_ioas_map(fd, ioas, va, window, 4096) : raw_type1_map(fd, va, window, 4096);
 	out = iommufd ? raw_ioas_map(fd, ioas, va, 0x100000, 4096) : raw_type1_map(fd, va, 0x100000, 4096);
+	other = iommufd ? raw_ioas_map(fd, ioas, va, foreign, 4096) : raw_type1_map(fd, va, foreign, 4096);
 	check(in == -EINVAL, "the kernel refuses a raw %s at the doorbell 0x%" PRIx64 " with EINVAL (got %s)",
 	      iommufd ? "IOMMU_IOAS_MAP" : "VFIO_IOMMU_MAP_DMA", window, strerror(-in));
 	check(out == 0, "while it accepts the same mapping at 0x100000 (%s)", strerror(-out));
+	/* The windows are the kernel's, per platform: the other architecture's window is ordinary IOVA here. */
+	check(other == 0, "and at 0x%" PRIx64 ", the %s, which is ordinary IOVA on this platform (%s)", foreign,
+	      testbed_foreign_window.what, strerror(-other));
 	time_raw_map(fd, ioas, iommufd);
 	close(keep);
 	close(fd);
@@ -264,7 +277,7 @@ static int cmd_check(const char *bdf, const char *raw_bdf)
 	if (n_win > 0) {
 		check_allocator(m, win, n_win);
 		map_gib(m, win, n_win, 1ull << 30, 0, "2 MiB hugepages");
-		map_gib(m, win, n_win, 256ull << 20, UPCI_DMA_NO_HUGEPAGES, "4 KiB pages");
+		map_gib(m, win, n_win, 256ull << 20, UPCI_DMA_NO_HUGEPAGES, "small pages");
 		check_kernel_refuses(raw_bdf, iommufd, win[0].start);
 	}
 	upci_dev_close(dev);
