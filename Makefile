@@ -5,10 +5,11 @@
 
 BUILD      := build
 ASAN_BUILD := build-asan
+ARM_BUILD  := build-aarch64
 MESON_OPTS := -Dwerror=true
 SANITIZE   := UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 
-.PHONY: all deps build asan check demo test-unit test-asan test-vm clean
+.PHONY: all deps build asan build-aarch64 check demo test-unit test-asan test-vm test-vm-x86_64 test-vm-aarch64 clean
 
 all: build
 
@@ -21,6 +22,17 @@ $(BUILD)/build.ninja:
 
 $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) $(MESON_OPTS) -Db_sanitize=address,undefined -Db_lundef=false -Dvm_tests=false
+
+# The aarch64 cross build: static binaries for the arm64 test guest (vmrun --arch aarch64), json-c from an arm64
+# sysroot of Debian packages under the cache. Its tests are the VM suite, run in the aarch64 guest.
+$(ARM_BUILD)/build.ninja:
+	cross=$$(test/vm/cross/sysroot-aarch64) && meson setup $(ARM_BUILD) $(MESON_OPTS) \
+		--cross-file test/vm/cross/aarch64-linux-gnu.ini --cross-file "$$cross" \
+		-Dnuma=disabled -Ddpdk=disabled -Dverbs=disabled
+
+build-aarch64: deps $(ARM_BUILD)/build.ninja
+	@echo "== cross-building for aarch64 in $(ARM_BUILD)/"
+	ninja -C $(ARM_BUILD)
 
 build: deps $(BUILD)/build.ninja
 	@echo "== building in $(BUILD)/"
@@ -38,19 +50,26 @@ test-asan: asan
 	@echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	$(SANITIZE) meson test -C $(ASAN_BUILD) --suite unit --logbase unit --print-errorlogs
 
-test-vm: build
-	@echo "== VM tests (QEMU q35 + intel-iommu, two emulated 82574L; Debian 6.1 and iommufd 6.12 kernels)"
+test-vm: test-vm-x86_64 test-vm-aarch64
+
+test-vm-x86_64: build
+	@echo "== VM tests, x86_64 (QEMU q35 + intel-iommu, two emulated 82574L; Debian 6.1 and iommufd 6.12 kernels)"
 	meson test -C $(BUILD) --suite vm --logbase vm --print-errorlogs
 
+test-vm-aarch64: build-aarch64
+	@echo "== VM tests, aarch64 (QEMU virt + SMMUv3 + GICv3 ITS, two emulated 82574L; Debian 6.1 and iommufd 6.12)"
+	meson test -C $(ARM_BUILD) --suite vm --logbase vm --print-errorlogs
+
 # Every phase runs even when an earlier one fails; the summary line decides the exit status.
-check: build asan
+check: build asan build-aarch64
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory test-unit; \
 	$(MAKE) --no-print-directory test-asan; \
-	$(MAKE) --no-print-directory test-vm; \
+	$(MAKE) --no-print-directory test-vm-x86_64; \
+	$(MAKE) --no-print-directory test-vm-aarch64; \
 	echo "== summary (make check took $$(( $$(date +%s) - start )) s)"; \
 	scripts/test-summary unit=$(BUILD)/meson-logs/unit.json asan=$(ASAN_BUILD)/meson-logs/unit.json \
-		vm=$(BUILD)/meson-logs/vm.json
+		vm=$(BUILD)/meson-logs/vm.json vm-aarch64=$(ARM_BUILD)/meson-logs/vm.json
 
 demo: build
 	@echo "== the device report from inside the test VM"
@@ -59,4 +78,4 @@ demo: build
 	app/bench/run-bench.sh --results $(BUILD)/results
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(ARM_BUILD)

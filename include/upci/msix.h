@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "upci/dma.h"
 #include "upci/vfio.h"
 
 #ifdef __cplusplus
@@ -93,6 +94,37 @@ int upci_irqs_wait(struct upci_irqs *irqs, unsigned vector, int timeout_ms);
 
 /** upci_msix_pending() - vector @vector's Pending Bit (MSI-X PBA), read through the BAR accessors. */
 int upci_msix_pending(struct upci_irqs *irqs, unsigned vector);
+
+/**
+ * struct upci_msix_msg - one MSI-X table entry as the kernel programmed it (PCIe Base Spec, "MSI-X Table
+ * Entries": Message Address, Message Data, Vector Control).
+ * @address: where the device writes to signal the vector: an IOVA, translated by the IOMMU like any DMA
+ *           (on arm64 the ITS doorbell inside the software-MSI window; on x86 the interrupt address range)
+ * @data:    the value it writes
+ * @masked:  Vector Control bit 0
+ */
+struct upci_msix_msg {
+	uint64_t address;
+	uint32_t data;
+	bool masked;
+};
+
+/**
+ * upci_msix_msg_read() - read vector @vector's table entry from @dev's mapped MSI-X table.
+ *
+ * Only a mapped table can be read: when MSIs are not isolated the bus layer leaves the table out of the
+ * mapping and the kernel answers all-ones through the region fd, so the entry is unknowable.
+ * Return: 0 and *@out; -EACCES when the table is not mapped; -ERANGE when @vector is beyond the table;
+ * -ENODEV when @dev has no MSI-X capability or is gone.
+ */
+int upci_msix_msg_read(struct upci_dev *dev, unsigned vector, struct upci_msix_msg *out);
+
+/**
+ * upci_msix_msg_window() - the MSI doorbell window of @dev's IOMMU context that holds @address.
+ * Return: 0 and *@out; -ENOENT when @address lies in no window (a doorbell outside every reserved window
+ * would be a kernel or platform surprise worth reporting), or another negative errno.
+ */
+int upci_msix_msg_window(struct upci_dev *dev, uint64_t address, struct upci_doorbell_window *out);
 
 /* ---- waiting on many vectors ---- */
 

@@ -289,3 +289,39 @@ int upci_msix_pending(struct upci_irqs *q, unsigned vector)
 	word = upci_bar_read64(bar, m->pba_offset + (vector / 64) * 8);
 	return (int)((word >> (vector % 64)) & 1);
 }
+
+/* PCIe Base Spec "MSI-X Table Entries": 16 bytes per vector. */
+enum { MSIX_ENTRY_SIZE = 16, MSIX_ADDR_LO = 0, MSIX_ADDR_HI = 4, MSIX_DATA = 8, MSIX_VCTRL = 12 };
+
+int upci_msix_msg_read(struct upci_dev *dev, unsigned vector, struct upci_msix_msg *out)
+{
+	const struct upci_msix_layout *m = upci_dev_msix(dev);
+	const struct upci_bar *bar;
+	uint64_t entry;
+
+	if (!m->present || upci_dev_removed(dev))
+		return -ENODEV;
+	if (vector >= m->vectors)
+		return -ERANGE;
+	if (!m->table_mapped)
+		return -EACCES;
+	bar = upci_dev_bar(dev, m->table_bar);
+	entry = m->table_offset + (uint64_t)vector * MSIX_ENTRY_SIZE;
+	out->address = (uint64_t)upci_bar_read32(bar, entry + MSIX_ADDR_HI) << 32 | upci_bar_read32(bar, entry + MSIX_ADDR_LO);
+	out->data = upci_bar_read32(bar, entry + MSIX_DATA);
+	out->masked = upci_bar_read32(bar, entry + MSIX_VCTRL) & 1;
+	return 0;
+}
+
+int upci_msix_msg_window(struct upci_dev *dev, uint64_t address, struct upci_doorbell_window *out)
+{
+	struct upci_doorbell_window win[16];
+	int n = upci_iommu_doorbell_windows(upci_dev_iommu(dev), win, 16);
+
+	for (int i = 0; i < n; i++)
+		if (address >= win[i].start && address <= win[i].last) {
+			*out = win[i];
+			return 0;
+		}
+	return n < 0 ? n : -ENOENT;
+}

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # VM test of the test-bed itself: exit statuses, kernels, binding, isolation settings, failure modes.
-# usage: test_vmrun.sh VMRUN      (TAP on stdout)
+# usage: test_vmrun.sh VMRUN [ARCH]      (TAP on stdout; ARCH x86_64 or aarch64, default x86_64)
 set -u
-vmrun=$1
+vmrun=$1 arch=${2:-x86_64}
 n=0 failed=0
 tap() { # tap OK DESCRIPTION [DETAIL]
 	n=$((n + 1))
@@ -14,7 +14,7 @@ tap() { # tap OK DESCRIPTION [DETAIL]
 # expect STATUS DESCRIPTION VMRUN-ARGS... : the run's exit status must be STATUS; its output is kept in $out.
 expect() {
 	local want=$1 what=$2 got; shift 2
-	out=$("$vmrun" "$@" 2>&1); got=$?
+	out=$("$vmrun" --arch "$arch" "$@" 2>&1); got=$?
 	[ "$got" = "$want" ]; tap $? "$what (exit $want)" "got exit $got; output: $out"
 }
 # grep_out PATTERN DESCRIPTION : the last run's output must match PATTERN.
@@ -54,6 +54,10 @@ grep_out "timeout" "the timeout is reported"
 expect 125 "a guest whose init dies is reported" --kernel iommufd --timeout 60 --append rdinit=/bin/false -- /bin/true
 grep_out "did not run the command" "the failure is explained"
 expect 2 "an unknown option is refused" --frobnicate -- /bin/true
+expect 2 "an unknown architecture is refused" --arch sparc64 -- /bin/true
+expect 0 "the guest has the architecture asked for" --kernel iommufd -- sh -c 'uname -m; echo "arch=$UPCI_VM_ARCH"'
+grep_out "^$arch\$" "uname -m in the guest says $arch"
+grep_out "^arch=$arch\$" "UPCI_VM_ARCH tells the command the architecture"
 
 echo "1..$n"
 [ "$failed" = 0 ]

@@ -21,6 +21,7 @@
 #include "upci/io.h"
 #include "upci/kernel.h"
 #include "upci/log.h"
+#include "upci/msix.h"
 #include "upci/pci.h"
 #include "upci/vfio.h"
 
@@ -43,10 +44,22 @@ struct dev_report {
 	int n_windows;
 	struct upci_iova_range usable[MAX_RANGES];
 	int n_usable;
+	struct entry_report *entries;  /* one per MSI-X vector */
+	int n_entries;
+	int program_error;             /* enabling the vectors for the reading failed (negative errno) */
+};
+
+/* One MSI-X table entry: where the device's MSI write goes, and which doorbell window that is. */
+struct entry_report {
+	int rc;                        /* of upci_msix_msg_read() */
+	struct upci_msix_msg msg;
+	int window_rc;                 /* of upci_msix_msg_window() */
+	struct upci_doorbell_window window;
 };
 
 static enum upci_backend backend = UPCI_BACKEND_AUTO;
 static int no_vfio;
+static int no_msix_program;
 
 static void usage(FILE *f)
 {
@@ -55,7 +68,32 @@ static void usage(FILE *f)
 		   "  --json       machine-readable output\n"
 		   "  --backend B  how to open vfio-pci devices (default: auto, or $UPCI_BACKEND)\n"
 		   "  --no-vfio    sysfs only: do not open vfio-pci devices (opening resets them)\n"
+		   "  --no-msix-program  read the MSI-X table as it is; by default every vector is enabled for the\n"
+		   "               reading (so the kernel programs its doorbell address) and disabled again\n"
 		   "  --root DIR   read sysfs below DIR (a saved copy of another machine's /sys tree; implies --no-vfio)\n");
+}
+
+/* The MSI-X table entries (with the vectors enabled, unless --no-msix-program) and their doorbell windows. */
+static void collect_msix(struct dev_report *r)
+{
+	const struct upci_msix_layout *m = upci_dev_msix(r->dev);
+	struct upci_irqs *irqs = NULL;
+
+	if (!m->present || !m->vectors || !(r->entries = calloc(m->vectors, sizeof(*r->entries))))
+		return;
+	r->n_entries = m->vectors;
+	if (!no_msix_program && m->table_mapped) {
+		r->program_error = upci_irqs_open(r->dev, UPCI_IRQ_MSIX, &irqs);
+		if (!r->program_error)
+			r->program_error = upci_irqs_enable(irqs, 0, m->vectors);
+	}
+	for (int v = 0; v < r->n_entries; v++) {
+		struct entry_report *e = &r->entries[v];
+
+		e->rc = upci_msix_msg_read(r->dev, (unsigned)v, &e->msg);
+		e->window_rc = e->rc ? e->rc : upci_msix_msg_window(r->dev, e->msg.address, &e->window);
+	}
+	upci_irqs_close(irqs);
 }
 
 /* Fill @r for @addr. Return: 0, or the exit status to end with (an error line is printed). */
@@ -95,6 +133,7 @@ static int collect(const struct upci_pci_addr *addr, struct dev_report *r)
 			r->n_ranges = upci_iommu_iova_ranges(m, r->ranges, MAX_RANGES);
 			r->n_windows = upci_iommu_doorbell_windows(m, r->windows, MAX_RESV);
 			r->n_usable = upci_iommu_usable_ranges(m, r->usable, MAX_RANGES);
+			collect_msix(r);
 		}
 	}
 	return 0;
@@ -114,6 +153,31 @@ static bool region_mapped_whole(struct upci_dev *dev, unsigned i)
 	const struct upci_bar *bar = upci_dev_bar(dev, i);
 
 	return bar && bar->size && upci_bar_is_mapped(bar, 0, bar->size);
+}
+
+static void print_msix_entries(const struct dev_report *r)
+{
+	if (r->n_entries && r->entries[0].rc == -EACCES) {
+		printf("  MSI-X entries: unreadable (the table is not mapped; the kernel hides it)\n");
+		return;
+	}
+	if (r->program_error)
+		printf("  MSI-X entries as found: enabling the vectors failed (%s)\n", strerror(-r->program_error));
+	for (int v = 0; v < r->n_entries; v++) {
+		const struct entry_report *e = &r->entries[v];
+
+		if (e->rc) {
+			printf("  MSI-X vector %d: unreadable (%s)\n", v, strerror(-e->rc));
+			continue;
+		}
+		printf("  MSI-X vector %d: address 0x%016llx data 0x%08x%s: ", v, (unsigned long long)e->msg.address,
+		       e->msg.data, e->msg.masked ? " masked" : "");
+		if (e->window_rc)
+			printf("in no doorbell window\n");
+		else
+			printf("in the %s 0x%llx-0x%llx\n", e->window.name, (unsigned long long)e->window.start,
+			       (unsigned long long)e->window.last);
+	}
 }
 
 static void print_vfio_text(const struct dev_report *r)
@@ -149,6 +213,7 @@ static void print_vfio_text(const struct dev_report *r)
 	if (m->present)
 		printf("  MSI-X: %u vectors, table BAR %u + 0x%x, PBA BAR %u + 0x%x; table %s\n", m->vectors, m->table_bar,
 		       m->table_offset, m->pba_bar, m->pba_offset, m->why);
+	print_msix_entries(r);
 	for (unsigned i = 0; i < 5; i++) {
 		struct upci_irq_info irq;
 
@@ -232,8 +297,32 @@ static json_object *json_regions(struct upci_dev *dev)
 	return arr;
 }
 
-static json_object *json_msix(struct upci_dev *dev)
+static json_object *json_msix_entry(int vector, const struct entry_report *e)
 {
+	json_object *o = json_object_new_object(), *w = NULL;
+
+	json_object_object_add(o, "vector", json_object_new_int(vector));
+	json_object_object_add(o, "address", e->rc ? NULL : json_hex(e->msg.address, 16));
+	json_object_object_add(o, "data", e->rc ? NULL : json_hex(e->msg.data, 8));
+	json_object_object_add(o, "masked", e->rc ? NULL : json_object_new_boolean(e->msg.masked));
+	if (!e->window_rc) {
+		w = json_object_new_object();
+		json_object_object_add(w, "name", json_object_new_string(e->window.name));
+		json_object_object_add(w, "start", json_hex(e->window.start, 16));
+		json_object_object_add(w, "last", json_hex(e->window.last, 16));
+	}
+	json_object_object_add(o, "window", w);
+	if (e->rc)
+		json_object_object_add(o, "unreadable", json_object_new_string(e->rc == -EACCES ?
+			"the table is not mapped (no MSI isolation): the kernel hides it" : strerror(-e->rc)));
+	return o;
+}
+
+static json_object *json_msix(const struct dev_report *r)
+{
+	struct upci_dev *dev = r->dev;
+	json_object *entries = json_object_new_array();
+
 	const struct upci_msix_layout *m = upci_dev_msix(dev);
 	struct upci_irq_info irq = { 0 };
 	json_object *o = json_object_new_object();
@@ -248,6 +337,13 @@ static json_object *json_msix(struct upci_dev *dev)
 	json_object_object_add(o, "table_mapped", json_object_new_boolean(m->table_mapped));
 	json_object_object_add(o, "table_mapped_why", json_object_new_string(m->why));
 	json_object_object_add(o, "can_grow", json_object_new_boolean(irq.count && !(irq.flags & VFIO_IRQ_INFO_NORESIZE)));
+	json_object_object_add(o, "programmed", json_object_new_boolean(!no_msix_program && m->table_mapped &&
+									   !r->program_error));
+	if (r->program_error)
+		json_object_object_add(o, "program_error", json_object_new_string(strerror(-r->program_error)));
+	for (int v = 0; v < r->n_entries; v++)
+		json_object_array_add(entries, json_msix_entry(v, &r->entries[v]));
+	json_object_object_add(o, "entries", entries);
 	return o;
 }
 
@@ -265,7 +361,7 @@ static void json_vfio(json_object *o, const struct dev_report *r)
 	json_object_object_add(o, "isolated", json_object_new_boolean(upci_dev_msi_isolated(dev, &why)));
 	json_object_object_add(o, "isolation_reason", json_object_new_string(why));
 	json_object_object_add(o, "regions", json_regions(dev));
-	json_object_object_add(o, "msix", json_msix(dev));
+	json_object_object_add(o, "msix", json_msix(r));
 	irqs = json_object_new_object();
 	for (unsigned i = 0; i < 5; i++) {
 		struct upci_irq_info irq;
@@ -393,6 +489,7 @@ int main(int argc, char **argv)
 		{ "root", required_argument, NULL, 'r' },
 		{ "backend", required_argument, NULL, 'b' },
 		{ "no-vfio", no_argument, NULL, 'n' },
+		{ "no-msix-program", no_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -401,7 +498,7 @@ int main(int argc, char **argv)
 	json_object *jdevs = NULL;
 	int json = 0, n, c, status = 0;
 
-	while ((c = getopt_long(argc, argv, "jr:b:nh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jr:b:nmh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			if (upci_backend_parse(optarg, &backend)) {
@@ -411,6 +508,9 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			no_vfio = 1;
+			break;
+		case 'm':
+			no_msix_program = 1;
 			break;
 		case 'r':
 			rooted.root = optarg;
@@ -449,6 +549,7 @@ int main(int argc, char **argv)
 			status = EXIT_FAILURE; /* reported in the output; the run as a whole failed */
 		upci_dev_close(r.dev);
 		free(r.members);
+		free(r.entries);
 	}
 	if (json && !status) {
 		json_object *root = json_object_new_object();
