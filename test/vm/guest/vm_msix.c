@@ -248,7 +248,8 @@ int main(int argc, char **argv)
 		   "AUTO picks MSI-X with 5 vectors"))
 		return 1;
 	can_grow = upci_irqs_can_grow(irqs);
-	printf("# kernel %s: MSI-X %s\n", getenv("UPCI_VM_KERNEL"), can_grow ? "can grow (no NORESIZE)" : "NORESIZE");
+	printf("# %s guest, kernel %s, intremap %s: MSI-X %s\n", getenv("UPCI_VM_ARCH"), getenv("UPCI_VM_KERNEL"),
+	       getenv("UPCI_VM_INTREMAP"), can_grow ? "can grow (no NORESIZE)" : "NORESIZE");
 	program_nic();
 
 	check(upci_irqs_enable(irqs, 0, 5) == 0 && upci_irqs_live(irqs) == 5, "all 5 vectors wired");
