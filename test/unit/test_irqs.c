@@ -50,6 +50,29 @@ static int setup_noresize(void **state)
 	return open_world(state, true);
 }
 
+/* No MSI isolation: the bus layer leaves the MSI-X table out of the mapping. */
+static int setup_unsafe(void **state)
+{
+	struct world *w = calloc(1, sizeof(*w));
+
+	if (!w || fake_vfio_init(&w->f))
+		return -1;
+	fake_vfio_set_unsafe(&w->f, true);
+	log_capture_start();
+	if (upci_dev_open(FAKE_BDF, NULL, &w->dev) || upci_irqs_open(w->dev, UPCI_IRQ_AUTO, &w->irqs))
+		return -1;
+	*state = w;
+	return 0;
+}
+
+/* What the kernel would program into entry @vector (BAR 3 + 16 * vector: address lo/hi, data, control). */
+static void program_entry(struct world *w, unsigned vector, uint64_t address, uint32_t data, uint32_t vctrl)
+{
+	uint32_t entry[4] = { (uint32_t)address, (uint32_t)(address >> 32), data, vctrl };
+
+	fake_region_poke(&w->f, 3, 16ull * vector, entry, sizeof(entry));
+}
+
 static int teardown(void **state)
 {
 	struct world *w = *state;
@@ -247,6 +270,46 @@ static void pending_bit(void **state)
 	assert_int_equal(upci_msix_pending(w->irqs, 5), -EINVAL);
 }
 
+static void msg_read_from_the_mapped_table(void **state)
+{
+	struct world *w = *state;
+	struct upci_msix_msg msg;
+	struct upci_doorbell_window win;
+
+	assert_true(upci_dev_msix(w->dev)->table_mapped);
+	program_entry(w, 2, 0xfee00298ull, 0x4021, 0);
+	program_entry(w, 4, 0x0000000108000040ull, 7, 1);
+	assert_int_equal(upci_msix_msg_read(w->dev, 2, &msg), 0);
+	assert_true(msg.address == 0xfee00298ull && msg.data == 0x4021 && !msg.masked);
+	assert_int_equal(upci_msix_msg_window(w->dev, msg.address, &win), 0);
+	assert_true(win.start == 0xfee00000ull && win.last == 0xfeefffffull && win.name && win.kernel_managed);
+	/* Both address halves are read: a doorbell above 4 GiB is not truncated, and lies in no window here. */
+	assert_int_equal(upci_msix_msg_read(w->dev, 4, &msg), 0);
+	assert_true(msg.address == 0x0000000108000040ull && msg.data == 7 && msg.masked);
+	assert_int_equal(upci_msix_msg_window(w->dev, msg.address, &win), -ENOENT);
+}
+
+static void msg_read_bounds(void **state)
+{
+	struct world *w = *state;
+	struct upci_msix_msg msg = { .address = 42 };
+
+	assert_int_equal(upci_msix_msg_read(w->dev, 5, &msg), -ERANGE); /* the table has 5 entries */
+	assert_int_equal(upci_msix_msg_read(w->dev, ~0u, &msg), -ERANGE);
+	assert_int_equal(msg.address, 42); /* untouched on error */
+}
+
+static void msg_read_refused_without_isolation(void **state)
+{
+	struct world *w = *state;
+	struct upci_msix_msg msg = { .address = 42 };
+
+	assert_false(upci_dev_msix(w->dev)->table_mapped);
+	program_entry(w, 0, 0xfee00258ull, 0, 0);
+	assert_int_equal(upci_msix_msg_read(w->dev, 0, &msg), -EACCES);
+	assert_int_equal(msg.address, 42);
+}
+
 static void kind_fallbacks(void **state)
 {
 	struct world *w = *state;
@@ -300,6 +363,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(kernel_refusal_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(pending_bit, setup, teardown),
 		cmocka_unit_test_setup_teardown(kind_fallbacks, setup, teardown),
+		cmocka_unit_test_setup_teardown(msg_read_from_the_mapped_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(msg_read_bounds, setup, teardown),
+		cmocka_unit_test_setup_teardown(msg_read_refused_without_isolation, setup_unsafe, teardown),
 		cmocka_unit_test_setup_teardown(close_disables, setup, teardown),
 	};
 
