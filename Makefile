@@ -71,9 +71,11 @@ check: build asan build-aarch64
 	scripts/test-summary unit=$(BUILD)/meson-logs/unit.json asan=$(ASAN_BUILD)/meson-logs/unit.json \
 		vm=$(BUILD)/meson-logs/vm.json vm-aarch64=$(ARM_BUILD)/meson-logs/vm.json
 
-demo: build
-	@echo "== the device report from inside the test VM"
+demo: build build-aarch64
+	@echo "== the device report from inside the test VM (x86_64: intel-iommu with interrupt remapping)"
 	test/vm/vmrun --kernel iommufd -- $(BUILD)/tools/upci-probe 0000:00:02.0
+	@echo "== the same on aarch64 (SMMUv3 + GICv3 ITS: the MSI doorbell is an IOVA in the software-MSI window)"
+	test/vm/vmrun --arch aarch64 --kernel iommufd -- $(ARM_BUILD)/tools/upci-probe 0000:00:02.0
 	@echo "== the benchmark: interrupt latency, round trips, throughput, idle CPU (upci vs kernel driver vs DPDK)"
 	app/bench/run-bench.sh --results $(BUILD)/results
 
