@@ -26,7 +26,9 @@ extern "C" {
 struct upci_doorbell_window {
 	uint64_t start;
 	uint64_t last;
-	const char *name;     /* "x86 MSI window (interrupt remapping)" or "software-MSI window (ITS doorbell)" */
+	const char *name;     /* from the window's address, not the host: "x86 MSI window (interrupt remapping)"
+			       * over 0xfee00000-0xfeefffff, else "software-MSI window (the kernel maps the MSI
+			       * doorbell here)" */
 	bool kernel_managed;  /* the kernel places it; userspace cannot move it */
 };
 
@@ -49,15 +51,24 @@ int upci_iommu_usable_ranges(struct upci_iommu *iommu, struct upci_iova_range *o
 long upci_iommu_dma_avail(struct upci_iommu *iommu);
 
 /**
- * upci_iova_alloc() - reserve @size bytes of IOVA aligned to @align (a power of two, at least 4 KiB).
+ * upci_iommu_iova_granule() - the smallest size and alignment of an IOVA allocation in @iommu: the larger of
+ * the host's page size (upci_page_size()) and the smallest page the IOMMU maps (type1: the lowest bit of
+ * VFIO_IOMMU_GET_INFO's iova_pgsizes; iommufd: IOMMU_IOAS_IOVA_RANGES' out_iova_alignment). 4 KiB on x86;
+ * on arm64 it follows the kernel's page size and the SMMU's. Before a device is attached: the host page size.
+ */
+uint64_t upci_iommu_iova_granule(struct upci_iommu *iommu);
+
+/**
+ * upci_iova_alloc() - reserve @size bytes of IOVA aligned to @align.
+ * @size: a multiple of upci_iommu_iova_granule(); @align: a power of two, at least the granule.
  * Best fit among the free ranges. Return: 0 and *@iova, -ENOSPC when no free range fits, -EINVAL.
  */
 int upci_iova_alloc(struct upci_iommu *iommu, uint64_t size, uint64_t align, uint64_t *iova);
 
 /**
- * upci_iova_alloc_fixed() - reserve exactly [@iova, @iova + @size).
+ * upci_iova_alloc_fixed() - reserve exactly [@iova, @iova + @size); both multiples of the granule.
  * Return: 0; -EINVAL (with a message naming the window) when it touches a doorbell window or another
- * reserved region, or lies outside the valid ranges; -EBUSY when already allocated.
+ * reserved region, lies outside the valid ranges or is not granule-aligned; -EBUSY when already allocated.
  */
 int upci_iova_alloc_fixed(struct upci_iommu *iommu, uint64_t iova, uint64_t size);
 
@@ -66,15 +77,15 @@ int upci_iova_free(struct upci_iommu *iommu, uint64_t iova, uint64_t size);
 
 /** Flags of upci_dma_alloc(). */
 enum {
-	UPCI_DMA_NO_HUGEPAGES = 1u << 0, /* 4 KiB pages even when 2 MiB ones are available */
+	UPCI_DMA_NO_HUGEPAGES = 1u << 0, /* base pages even when hugepages are available */
 };
 
 /** struct upci_dma - pinned memory mapped for DMA; read-only for callers. */
 struct upci_dma {
 	uint8_t *va;
 	uint64_t iova;
-	size_t len;           /* rounded up to @page_size */
-	size_t page_size;     /* 2 MiB when backed by hugepages, else the base page size */
+	size_t len;           /* rounded up to @page_size and to the IOVA granule */
+	size_t page_size;     /* the hugepage size when backed by hugepages, else the base page size */
 	int numa_node;        /* where it was placed; -1 when not bound */
 	struct upci_iommu *iommu;
 	struct upci_dma *next; /* the context's list */
@@ -84,7 +95,9 @@ struct upci_dma {
  * upci_dma_alloc() - allocate, pin and map @len bytes for the devices of @iommu.
  * @numa_node: place the memory on this node (libnuma), -1 for no preference. Use upci_dev_numa_node().
  *
- * 2 MiB hugepages when possible, else 4 KiB pages with one warning per process. One mapping per call (type1
+ * Hugepages when possible (2 MiB where the kernel has that size, else its default hugepage size), else base
+ * pages with one warning per process. Length, address and IOVA are aligned to the larger of the page size
+ * and upci_iommu_iova_granule(), as the IOMMU requires. One mapping per call (type1
  * limits the number of mappings: allocate large chunks and carve them, see upci_pktpool). Before pinning,
  * the request is checked against RLIMIT_MEMLOCK: a process without CAP_IPC_LOCK that would exceed it gets
  * -ENOMEM and a message saying how much is needed, the limit, and how to raise it.

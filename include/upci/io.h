@@ -44,15 +44,29 @@ static inline bool upci_bar_is_mapped(const struct upci_bar *bar, uint64_t off, 
 	return false;
 }
 
-/* Device-memory ordering: on arm64 loads/stores to device memory need dmb to order with normal memory
- * (descriptor rings); on x86 the hardware orders uncached MMIO and a compiler barrier suffices. */
+/*
+ * Ordering between memory the device reads and writes by DMA (descriptor rings) and the CPU, as Linux has it:
+ * upci_dma_wmb() - descriptor writes before the doorbell (MMIO) write that publishes them; Linux dma_wmb().
+ * upci_dma_rmb() - a descriptor's done bit (or an MMIO read) before the reads that depend on it; dma_rmb().
+ * arm64: dmb oshst / dmb oshld, also the barriers inside Linux's writel() / readl(). x86 keeps these accesses
+ * in order in hardware: a compiler barrier. Another architecture must bring its own (a build error until then:
+ * a wrong guess here corrupts DMA silently). A test may define both macros before including this header.
+ */
+#ifndef upci_dma_rmb
 #if defined(__aarch64__)
-#define upci_io_rmb() __asm__ __volatile__("dmb oshld" ::: "memory")
-#define upci_io_wmb() __asm__ __volatile__("dmb oshst" ::: "memory")
+#define upci_dma_rmb() __asm__ __volatile__("dmb oshld" ::: "memory")
+#define upci_dma_wmb() __asm__ __volatile__("dmb oshst" ::: "memory")
+#elif defined(__x86_64__) || defined(__i386__)
+#define upci_dma_rmb() __asm__ __volatile__("" ::: "memory")
+#define upci_dma_wmb() __asm__ __volatile__("" ::: "memory")
 #else
-#define upci_io_rmb() __asm__ __volatile__("" ::: "memory")
-#define upci_io_wmb() __asm__ __volatile__("" ::: "memory")
+#error "upci/io.h: no device-memory barriers for this architecture (port Linux's dma_rmb()/dma_wmb())"
 #endif
+#endif
+
+/* The BAR accessors below: a read is followed by upci_io_rmb(), a write preceded by upci_io_wmb() (readl/writel). */
+#define upci_io_rmb() upci_dma_rmb()
+#define upci_io_wmb() upci_dma_wmb()
 
 /**
  * upci_bar_read_slow() / upci_bar_write_slow() - the trapped path: pread/pwrite on the region fd.

@@ -21,7 +21,9 @@ extern "C" {
  * struct upci_kernel_ops - system calls the library makes, as a replaceable table.
  * @root:     prefix prepended to every absolute path the library opens ("" for the real system), so a
  *            fake sysfs/devfs tree can live in a temporary directory.
- * @open ... @closedir: same contract as the libc functions of the same names (-1 and errno on failure).
+ * @open ... @sysconf: same contract as the libc functions of the same names (-1 and errno on failure).
+ *            @sysconf is asked only for _SC_PAGESIZE, so a fake can give the library another base page
+ *            size (64 KiB, as on some arm64 kernels) than the host it runs on.
  *
  * A fake may leave an entry NULL only if the code under test never calls it.
  */
@@ -40,6 +42,7 @@ struct upci_kernel_ops {
 	DIR *(*opendir)(const char *path);
 	struct dirent *(*readdir)(DIR *dir);
 	int (*closedir)(DIR *dir);
+	long (*sysconf)(int name);
 };
 
 /** upci_kernel_real_ops() - the table of real system calls (the default). */
@@ -56,6 +59,14 @@ const struct upci_kernel_ops *upci_kernel_install(const struct upci_kernel_ops *
 
 /** upci_kernel() - the table in use. */
 const struct upci_kernel_ops *upci_kernel(void);
+
+/**
+ * upci_page_size() - the base page size of the kernel in use (4 KiB on x86; 4, 16 or 64 KiB on arm64).
+ *
+ * Asked through the installed table's @sysconf; a table without one, or an answer that is not a power of
+ * two, gets the real system's value. Return: the page size in bytes, a power of two.
+ */
+size_t upci_page_size(void);
 
 #ifdef __cplusplus
 }

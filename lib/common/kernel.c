@@ -33,6 +33,7 @@ static const struct upci_kernel_ops real_ops = {
 	.opendir = opendir,
 	.readdir = readdir,
 	.closedir = closedir,
+	.sysconf = sysconf,
 };
 
 static const struct upci_kernel_ops *current_ops = &real_ops;
@@ -53,4 +54,13 @@ const struct upci_kernel_ops *upci_kernel_install(const struct upci_kernel_ops *
 const struct upci_kernel_ops *upci_kernel(void)
 {
 	return current_ops;
+}
+
+size_t upci_page_size(void)
+{
+	long ps = current_ops->sysconf ? current_ops->sysconf(_SC_PAGESIZE) : -1;
+
+	if (ps <= 0 || (ps & (ps - 1)))
+		ps = sysconf(_SC_PAGESIZE);
+	return (size_t)ps;
 }

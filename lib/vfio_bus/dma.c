@@ -25,7 +25,7 @@
 
 /* Known doorbell windows, cut out of the conservative default when the kernel reports no ranges. */
 static const struct upci_resv_region known_windows[] = {
-	{ 0xfee00000ull, 0xfeefffffull, UPCI_RESV_MSI }, /* x86 interrupt address range */
+	{ 0xfee00000ull, 0xfeefffffull, UPCI_RESV_MSI }, /* x86 interrupt address range: keep first (window_name()) */
 	{ 0x08000000ull, 0x080fffffull, UPCI_RESV_MSI }, /* Linux's arm64 software-MSI window (MSI_IOVA_BASE) */
 };
 
@@ -61,6 +61,14 @@ static size_t valid_ranges(struct upci_iommu *m, struct upci_iova_range *valid)
 	return 1;
 }
 
+/* The IOVA granule: the host page, or the IOMMU's smallest page when that is larger. */
+static uint64_t space_granule(const struct upci_iommu *m)
+{
+	uint64_t host = upci_page_size(), io = m->iommu_pgsize;
+
+	return io > host && !(io & (io - 1)) ? io : host;
+}
+
 int iova_refresh(struct upci_iommu *m, int group)
 {
 	struct upci_resv_region resv[IOVA_MAX_RESV];
@@ -81,14 +89,15 @@ int iova_refresh(struct upci_iommu *m, int group)
 		add_resv(m, &placed);
 	}
 	n_valid = valid_ranges(m, valid);
-	rc = iova_space_init(&fresh, valid, n_valid, m->resv, m->n_resv);
+	rc = iova_space_init(&fresh, space_granule(m), valid, n_valid, m->resv, m->n_resv);
 	for (size_t i = 0; !rc && i < m->n_allocs; i++) {
 		const struct upci_resv_region *hit;
 		uint64_t size = m->allocs[i].last - m->allocs[i].start + 1;
 
 		if (iova_alloc_fixed(&fresh, m->allocs[i].start, size, &hit))
 			upci_log(UPCI_LOG_WARN, LOG_VFIO, "IOVA 0x%" PRIx64 "+0x%" PRIx64 " allocated earlier is not valid for "
-				 "IOMMU group %d (reserved or out of range): devices of that group must not use it",
+				 "IOMMU group %d (reserved, out of range, or not aligned to its IOMMU page): devices of that "
+				 "group must not use it",
 				 m->allocs[i].start, size, group);
 	}
 	if (!rc) {
@@ -142,50 +151,69 @@ static int forget_alloc(struct upci_iommu *m, uint64_t iova, uint64_t size)
 	return -EINVAL;
 }
 
+/* Named from the window itself, not from the host: x86's sits on its interrupt address range; any other MSI
+ * window is a software-MSI one (arm64: the kernel maps the GIC ITS doorbell there). */
 static const char *window_name(const struct upci_resv_region *r)
 {
+	const struct upci_resv_region *x86 = &known_windows[0];
+
 	if (r->type != UPCI_RESV_MSI)
 		return upci_resv_type_name(r->type);
-#if defined(__x86_64__) || defined(__i386__)
-	return "x86 MSI window (interrupt remapping)";
-#else
+	if (r->start <= x86->end && x86->start <= r->end)
+		return "x86 MSI window (interrupt remapping)";
 	return "software-MSI window (the kernel maps the MSI doorbell here)";
-#endif
 }
 
 int upci_iova_alloc(struct upci_iommu *m, uint64_t size, uint64_t align, uint64_t *iova)
 {
+	char why[160];
 	int rc;
 
 	pthread_mutex_lock(&m->lock);
 	rc = m->space_ready ? iova_alloc(&m->space, size, align, iova) : -EAGAIN;
 	if (!rc && (rc = remember_alloc(m, *iova, size)))
 		iova_free(&m->space, *iova, size);
+	if (rc == -EINVAL)
+		snprintf(why, sizeof(why), "the size must be a multiple of the IOVA granule 0x%" PRIx64 " and the "
+			 "alignment a power of two no smaller", m->space.granule);
+	else
+		snprintf(why, sizeof(why), "%s", rc == -EAGAIN ? "no device attached yet" : strerror(-rc));
 	pthread_mutex_unlock(&m->lock);
 	if (rc)
 		upci_log(UPCI_LOG_ERR, LOG_VFIO, "cannot allocate 0x%" PRIx64 " bytes of IOVA aligned to 0x%" PRIx64 ": %s",
-			 size, align, rc == -EAGAIN ? "no device attached yet" : strerror(-rc));
+			 size, align, why);
 	return rc;
+}
+
+/* Why iova_alloc_fixed() (or remembering its range) failed with @rc, into @buf. Under the lock. */
+static void fixed_refusal(const struct upci_iommu *m, int rc, const struct upci_resv_region *hit, char *buf,
+			  size_t len)
+{
+	if (hit)
+		snprintf(buf, len, "it touches the %s 0x%" PRIx64 "-0x%" PRIx64, window_name(hit), hit->start, hit->end);
+	else if (rc == -EINVAL)
+		snprintf(buf, len, "outside the valid ranges, or not a multiple of the IOVA granule 0x%" PRIx64,
+			 m->space.granule);
+	else
+		snprintf(buf, len, "%s", rc == -EBUSY ? "already allocated"
+					 : rc == -EAGAIN ? "no device attached yet" : strerror(-rc));
 }
 
 int upci_iova_alloc_fixed(struct upci_iommu *m, uint64_t iova, uint64_t size)
 {
 	const struct upci_resv_region *hit = NULL;
-	char what[160] = "";
+	char what[160];
 	int rc;
 
 	pthread_mutex_lock(&m->lock);
 	rc = m->space_ready ? iova_alloc_fixed(&m->space, iova, size, &hit) : -EAGAIN;
-	if (hit)
-		snprintf(what, sizeof(what), "it touches the %s 0x%" PRIx64 "-0x%" PRIx64, window_name(hit), hit->start,
-			 hit->end);
 	if (!rc && (rc = remember_alloc(m, iova, size)))
 		iova_free(&m->space, iova, size);
+	if (rc)
+		fixed_refusal(m, rc, hit, what, sizeof(what));
 	pthread_mutex_unlock(&m->lock);
 	if (rc)
-		upci_log(UPCI_LOG_ERR, LOG_VFIO, "IOVA 0x%" PRIx64 "+0x%" PRIx64 " refused: %s", iova, size,
-			 what[0] ? what : rc == -EBUSY ? "already allocated"
-				 : rc == -EAGAIN ? "no device attached yet" : "outside the valid ranges, or not page-aligned");
+		upci_log(UPCI_LOG_ERR, LOG_VFIO, "IOVA 0x%" PRIx64 "+0x%" PRIx64 " refused: %s", iova, size, what);
 	return rc;
 }
 
@@ -228,7 +256,8 @@ int upci_iommu_usable_ranges(struct upci_iommu *m, struct upci_iova_range *out, 
 	int rc;
 
 	pthread_mutex_lock(&m->lock);
-	rc = m->space_ready ? iova_space_init(&s, m->space.valid, m->space.n_valid, m->resv, m->n_resv) : -EAGAIN;
+	rc = m->space_ready ? iova_space_init(&s, m->space.granule, m->space.valid, m->space.n_valid, m->resv, m->n_resv)
+			    : -EAGAIN;
 	pthread_mutex_unlock(&m->lock);
 	if (rc)
 		return rc;
@@ -242,6 +271,16 @@ int upci_iommu_usable_ranges(struct upci_iommu *m, struct upci_iova_range *out, 
 long upci_iommu_dma_avail(struct upci_iommu *m)
 {
 	return m->dma_avail;
+}
+
+uint64_t upci_iommu_iova_granule(struct upci_iommu *m)
+{
+	uint64_t g;
+
+	pthread_mutex_lock(&m->lock);
+	g = m->space_ready ? m->space.granule : upci_page_size();
+	pthread_mutex_unlock(&m->lock);
+	return g;
 }
 
 /* ---- pinned memory ---- */
@@ -292,27 +331,92 @@ static void bind_node(void *va, size_t len, int node)
 #endif
 }
 
-/* Anonymous memory in 2 MiB pages when possible; falls back to base pages with one warning. */
-static void *map_memory(size_t *len, size_t *page, int node, unsigned flags)
+static int is_2m_dir(const char *name, void *arg)
+{
+	(void)arg;
+	return !strcmp(name, "hugepages-2048kB");
+}
+
+/* The kernel's default hugepage size (Hugepagesize in /proc/meminfo); 0 when it has none or says nothing sane. */
+static uint64_t default_hugepage_size(void)
+{
+	static const char key[] = "\nHugepagesize:";
+	char buf[8192];
+	const char *p;
+	uint64_t kib;
+	size_t n;
+
+	if (upci_read_file("/proc/meminfo", buf, sizeof(buf)) < 0 || !(p = strstr(buf, key)))
+		return 0;
+	p += sizeof(key) - 1;
+	p += strspn(p, " ");
+	n = strspn(p, "0123456789");
+	if (upci_parse_u64(p, n, 10, &kib) || strncmp(p + n, " kB\n", 4) || !kib || (kib & (kib - 1)) || kib >> 40)
+		return 0;
+	return kib << 10;
+}
+
+/* Hugepages for DMA memory: 2 MiB when the kernel has that size (x86; arm64 with 4, 16 or 64 KiB pages), else
+ * its default size (ppc64 16 MiB, s390 1 MiB); 0 when it has no hugepages. */
+static uint64_t hugepage_size(void)
+{
+	if (upci_for_each_entry("/sys/kernel/mm/hugepages", is_2m_dir, NULL) == 1)
+		return HUGE_2M;
+	return default_hugepage_size();
+}
+
+/* mmap's flags for hugepages of @huge bytes (a power of two): log2 of the size in the MAP_HUGE_* bits. */
+static int hugetlb_flags(size_t huge)
+{
+	return MAP_HUGETLB | (int)((unsigned)__builtin_ctzll(huge) << MAP_HUGE_SHIFT);
+}
+
+static size_t dma_align(size_t page, size_t granule)
+{
+	return page > granule ? page : granule;
+}
+
+/* Map @want bytes of @page-sized pages, length and address aligned to dma_align(); sets *@len. */
+static void *map_pages(size_t want, size_t page, size_t granule, int flags, size_t *len)
+{
+	const struct upci_kernel_ops *k = upci_kernel();
+	size_t align = dma_align(page, granule), extra = align - page, head;
+	uint8_t *va;
+
+	if (want > SIZE_MAX / 2 - align)
+		return MAP_FAILED;
+	*len = (want + align - 1) & ~(align - 1);
+	/* mmap aligns to @page only: take @extra more and trim both ends to the alignment (type1 wants the
+	 * virtual address aligned to the IOMMU page too). */
+	va = k->mmap(NULL, *len + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
+	if (va == MAP_FAILED || !extra)
+		return va;
+	head = (size_t)(-(uintptr_t)va & (align - 1));
+	if (head)
+		k->munmap(va, head);
+	if (extra > head)
+		k->munmap(va + head + *len, extra - head);
+	return va + head;
+}
+
+/* Anonymous memory in hugepages when possible; falls back to base pages with one warning. */
+static void *map_memory(size_t *len, size_t *page, size_t granule, int node, unsigned flags)
 {
 	static atomic_bool warned;
-	const struct upci_kernel_ops *k = upci_kernel();
-	size_t want = *len;
+	size_t want = *len, huge = flags & UPCI_DMA_NO_HUGEPAGES ? 0 : (size_t)hugepage_size();
 	void *va = MAP_FAILED;
 
-	if (!(flags & UPCI_DMA_NO_HUGEPAGES)) {
-		*page = HUGE_2M;
-		*len = (want + HUGE_2M - 1) & ~(HUGE_2M - 1);
-		va = k->mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | (21 << MAP_HUGE_SHIFT),
-			     -1, 0);
+	if (huge) {
+		*page = huge;
+		va = map_pages(want, huge, granule, hugetlb_flags(huge), len);
 		if (va == MAP_FAILED && !atomic_exchange(&warned, true))
-			upci_log(UPCI_LOG_WARN, LOG_VFIO, "no free 2 MiB hugepages (see /proc/sys/vm/nr_hugepages): DMA memory "
-				 "falls back to 4 KiB pages (more IOTLB misses)");
+			upci_log(UPCI_LOG_WARN, LOG_VFIO, "no free %zu KiB hugepages (see /sys/kernel/mm/hugepages/hugepages-"
+				 "%zukB/nr_hugepages): DMA memory falls back to %zu KiB pages (more IOTLB misses)", huge >> 10,
+				 huge >> 10, upci_page_size() >> 10);
 	}
 	if (va == MAP_FAILED) {
-		*page = (size_t)sysconf(_SC_PAGESIZE);
-		*len = (want + *page - 1) & ~(*page - 1);
-		va = k->mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		*page = upci_page_size();
+		va = map_pages(want, *page, granule, 0, len);
 	}
 	if (va == MAP_FAILED)
 		return NULL;
@@ -364,6 +468,7 @@ static void unmap_dma(struct upci_iommu *m, struct upci_dma *d)
 
 int upci_dma_alloc(struct upci_iommu *m, size_t len, int numa_node, unsigned flags, struct upci_dma **out)
 {
+	size_t granule = (size_t)upci_iommu_iova_granule(m);
 	struct upci_dma *d;
 	int rc;
 
@@ -381,13 +486,13 @@ int upci_dma_alloc(struct upci_iommu *m, size_t len, int numa_node, unsigned fla
 	d->len = len;
 	d->numa_node = numa_node;
 	d->iommu = m;
-	d->va = map_memory(&d->len, &d->page_size, numa_node, flags);
+	d->va = map_memory(&d->len, &d->page_size, granule, numa_node, flags);
 	rc = d->va ? 0 : -ENOMEM;
 	if (rc)
 		upci_log(UPCI_LOG_ERR, LOG_VFIO, "cannot allocate %zu bytes of memory for DMA", len);
 	if (!rc)
 		rc = check_memlock(d->len); /* the kernel pins at map time: check before that */
-	if (!rc && !(rc = upci_iova_alloc(m, d->len, d->page_size, &d->iova))) {
+	if (!rc && !(rc = upci_iova_alloc(m, d->len, dma_align(d->page_size, granule), &d->iova))) {
 		rc = map_dma(m, d);
 		if (rc) {
 			upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s of %zu bytes at IOVA 0x%" PRIx64 " failed: %s%s",

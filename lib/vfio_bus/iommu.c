@@ -543,6 +543,8 @@ static int type1_ranges(struct upci_iommu *m, struct upci_iova_range *out, size_
 		}
 		if (!rc && (info->flags & VFIO_IOMMU_INFO_CAPS))
 			rc = vfio_cap_walk(info, info->argsz, sizeof(*info), info->cap_offset, iova_range_cap, &w);
+		if (!rc && (info->flags & VFIO_IOMMU_INFO_PGSIZES))
+			m->iommu_pgsize = info->iova_pgsizes & -info->iova_pgsizes; /* the lowest set bit */
 		free(info);
 		if (!rc)
 			m->dma_avail = w.dma_avail;
@@ -572,10 +574,13 @@ static int iommufd_ranges(struct upci_iommu *m, struct upci_iova_range *out, siz
 		out[i].last = r[i].last;
 	}
 	free(r);
+	if (!rc)
+		m->iommu_pgsize = q.out_iova_alignment; /* max(smallest page of the attached domains, 1) */
 	return rc ? rc : (int)(q.num_iovas < max ? q.num_iovas : max);
 }
 
-/* The kernel's valid ranges (type1 also refreshes DMA_AVAIL), without logging. */
+/* The kernel's valid ranges, without logging. Also refreshes the IOMMU's smallest page (type1 iova_pgsizes,
+ * iommufd out_iova_alignment) and type1's DMA_AVAIL. */
 int iommu_kernel_ranges(struct upci_iommu *m, struct upci_iova_range *out, size_t max)
 {
 	if (m->backend == UPCI_BACKEND_TYPE1 && !m->iommu_set)

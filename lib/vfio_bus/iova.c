@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The IOVA allocator: a sorted list of free intervals built from the kernel's valid ranges minus every
- * reserved region. Aligned best fit; frees merge with their neighbours. Pure logic (no kernel calls), so
- * the unit tests drive it with random sequences.
+ * reserved region. Aligned best fit in units of the space's granule (the larger of the host's and the
+ * IOMMU's smallest page); frees merge with their neighbours. Pure logic (no kernel calls), so the unit tests
+ * drive it with random sequences.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -107,14 +108,22 @@ static int cmp_range(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-int iova_space_init(struct iova_space *s, const struct upci_iova_range *valid, size_t n_valid,
+static bool power_of_two(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+int iova_space_init(struct iova_space *s, uint64_t granule, const struct upci_iova_range *valid, size_t n_valid,
 		    const struct upci_resv_region *resv, size_t n_resv)
 {
 	int rc = 0;
 
 	memset(s, 0, sizeof(*s));
+	if (!power_of_two(granule))
+		return -EINVAL;
 	if (n_valid > IOVA_MAX_RANGES || n_resv > IOVA_MAX_RESV)
 		return -E2BIG;
+	s->granule = granule;
 	memcpy(s->valid, valid, n_valid * sizeof(*valid));
 	s->n_valid = n_valid;
 	memcpy(s->resv, resv, n_resv * sizeof(*resv));
@@ -146,9 +155,9 @@ void iova_space_fini(struct iova_space *s)
 	s->n_free = s->cap = 0;
 }
 
-static bool valid_size_align(uint64_t size, uint64_t align)
+static bool valid_size_align(const struct iova_space *s, uint64_t size, uint64_t align)
 {
-	return size > 0 && align >= 4096 && !(align & (align - 1)) && !(size & 4095);
+	return size > 0 && align >= s->granule && power_of_two(align) && !(size & (s->granule - 1));
 }
 
 int iova_alloc(struct iova_space *s, uint64_t size, uint64_t align, uint64_t *out)
@@ -156,7 +165,7 @@ int iova_alloc(struct iova_space *s, uint64_t size, uint64_t align, uint64_t *ou
 	size_t best = SIZE_MAX;
 	uint64_t best_len = UINT64_MAX, best_at = 0;
 
-	if (!valid_size_align(size, align))
+	if (!valid_size_align(s, size, align))
 		return -EINVAL;
 	for (size_t i = 0; i < s->n_free; i++) {
 		const struct upci_iova_range *f = &s->free[i];
@@ -199,7 +208,7 @@ int iova_alloc_fixed(struct iova_space *s, uint64_t iova, uint64_t size, const s
 	uint64_t last = iova + size - 1;
 
 	*hit = NULL;
-	if (!valid_size_align(size, 4096) || (iova & 4095) || last < iova)
+	if (!valid_size_align(s, size, s->granule) || (iova & (s->granule - 1)) || last < iova)
 		return -EINVAL;
 	*hit = reserved_hit(s, iova, last);
 	if (*hit || !inside_valid(s, iova, last))

@@ -239,15 +239,6 @@ void upci_bar_write_slow(const struct upci_bar *bar, uint64_t off, uint64_t val,
 
 /* ---- the mapping policy ---- */
 
-static uint64_t page_size(void)
-{
-	static uint64_t ps;
-
-	if (!ps)
-		ps = (uint64_t)sysconf(_SC_PAGESIZE);
-	return ps;
-}
-
 static uint64_t round_down(uint64_t v, uint64_t a)
 {
 	return v & ~(a - 1);
@@ -287,7 +278,7 @@ static void plan_bar(struct upci_dev *dev, unsigned i)
 	const struct upci_region *r = &dev->regions[i];
 	struct upci_bar *bar = &dev->bars[i];
 	const struct upci_msix_layout *m = &dev->msix;
-	uint64_t hole_lo = 0, hole_hi = 0, ps = page_size();
+	uint64_t hole_lo = 0, hole_hi = 0, ps = upci_page_size();
 
 	bar->n_pieces = 0;
 	if (!(r->flags & VFIO_REGION_INFO_FLAG_MMAP) || r->size == 0)
@@ -333,7 +324,8 @@ static int map_bar(struct upci_dev *dev, unsigned i)
 {
 	const struct upci_kernel_ops *k = upci_kernel();
 	struct upci_bar *bar = &dev->bars[i];
-	size_t span = (size_t)round_up(bar->size, page_size());
+	uint64_t ps = upci_page_size();
+	size_t span = (size_t)round_up(bar->size, ps);
 	uint8_t *base;
 
 	if (bar->n_pieces == 0)
@@ -344,7 +336,7 @@ static int map_bar(struct upci_dev *dev, unsigned i)
 	dev->bar_reserved[i] = span;
 	bar->base = base;
 	for (uint32_t p = 0; p < bar->n_pieces; p++) {
-		size_t len = (size_t)round_up(bar->hi[p] - bar->lo[p], page_size());
+		size_t len = (size_t)round_up(bar->hi[p] - bar->lo[p], ps);
 		void *at = k->mmap(base + bar->lo[p], len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, dev->fd,
 				   (off_t)(dev->regions[i].offset + bar->lo[p]));
 
@@ -399,6 +391,7 @@ void dev_unmap_bars(struct upci_dev *dev)
 void dev_neuter_bars(struct upci_dev *dev)
 {
 	const struct upci_kernel_ops *k = upci_kernel();
+	uint64_t ps = upci_page_size();
 
 	for (unsigned i = 0; i < VFIO_PCI_ROM_REGION_INDEX; i++) {
 		struct upci_bar *bar = &dev->bars[i];
@@ -406,7 +399,7 @@ void dev_neuter_bars(struct upci_dev *dev)
 		if (!bar->base)
 			continue;
 		for (uint32_t p = 0; p < bar->n_pieces; p++) {
-			size_t len = (size_t)round_up(bar->hi[p] - bar->lo[p], page_size());
+			size_t len = (size_t)round_up(bar->hi[p] - bar->lo[p], ps);
 			void *at = k->mmap((void *)(bar->base + bar->lo[p]), len, PROT_READ | PROT_WRITE,
 					   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 

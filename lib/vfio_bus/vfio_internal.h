@@ -39,6 +39,7 @@ struct upci_iommu {
 	struct upci_resv_region resv[IOVA_MAX_RESV]; /* reserved regions of every group ever attached */
 	size_t n_resv;
 	long dma_avail;                              /* type1 DMA_AVAIL, -1 when not limited/known */
+	uint64_t iommu_pgsize;                       /* smallest IOMMU page the kernel reports, 0 unknown */
 	uint64_t user_msi_window;                    /* start of a window upci placed, 0 if none */
 	struct upci_iova_range *allocs;              /* live allocations, to carry over a rebuild */
 	size_t n_allocs, cap_allocs;

@@ -83,10 +83,20 @@ static int fake_close(int fd)
 	return close(fd);
 }
 
-/* The kernel refuses DMA mappings that touch the MSI window (a reserved region). */
-static int dma_map(uint64_t iova, uint64_t size)
+uint64_t fake_vfio_dma_granule(const struct fake_vfio *f, bool iommufd)
 {
-	if (size == 0 || (iova & 4095) || (size & 4095) || iova + size - 1 < iova)
+	/* type1 folds the host page into iova_pgsizes (vfio_update_pgsize_bitmap()); iommufd pins whole pages */
+	uint64_t io = iommufd ? f->iova_alignment : f->iova_pgsizes & -f->iova_pgsizes, host = (uint64_t)f->page_size;
+
+	return io > host ? io : host;
+}
+
+/* The kernel refuses DMA mappings that are not aligned to the IOMMU page, or touch the MSI window. */
+static int dma_map(uint64_t iova, uint64_t size, uint64_t vaddr, bool iommufd)
+{
+	uint64_t mask = fake_vfio_dma_granule(fake, iommufd) - 1;
+
+	if (size == 0 || ((iova | size | vaddr) & mask) || iova + size - 1 < iova)
 		return fail(EINVAL);
 	if (iova <= 0xfeefffffull && iova + size - 1 >= 0xfee00000ull)
 		return fail(EINVAL);
@@ -128,7 +138,7 @@ static int container_ioctl(unsigned long req, void *arg)
 		uint32_t need = sizeof(*info) + sizeof(cap) + sizeof(ranges) + sizeof(avail);
 
 		info->flags = VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS;
-		info->iova_pgsizes = 0x40201000;
+		info->iova_pgsizes = fake->iova_pgsizes;
 		if (info->argsz < need) {
 			info->argsz = need;
 			info->cap_offset = 0;
@@ -144,7 +154,7 @@ static int container_ioctl(unsigned long req, void *arg)
 	case VFIO_IOMMU_MAP_DMA: {
 		const struct vfio_iommu_type1_dma_map *m = arg;
 
-		return dma_map(m->iova, m->size);
+		return dma_map(m->iova, m->size, m->vaddr, false);
 	}
 	case VFIO_IOMMU_UNMAP_DMA:
 		return dma_unmap(((struct vfio_iommu_type1_dma_unmap *)arg)->size);
@@ -187,7 +197,7 @@ static int iommufd_ioctl(unsigned long req, void *arg)
 		q->num_iovas = 2;
 		r[0] = (struct upci_iommu_iova_range){ 0, 0xfedfffff };
 		r[1] = (struct upci_iommu_iova_range){ 0xfef00000, 0x7fffffffff };
-		q->out_iova_alignment = 4096;
+		q->out_iova_alignment = fake->iova_alignment;
 		return 0;
 	}
 	case UPCI_IOMMU_IOAS_MAP: {
@@ -195,7 +205,7 @@ static int iommufd_ioctl(unsigned long req, void *arg)
 
 		if (!(m->flags & UPCI_IOMMU_IOAS_MAP_FIXED_IOVA))
 			return fail(EINVAL);
-		return dma_map(m->iova, m->length);
+		return dma_map(m->iova, m->length, m->user_va, true);
 	}
 	case UPCI_IOMMU_IOAS_UNMAP:
 		return dma_unmap(((struct upci_iommu_ioas_unmap *)arg)->length);
@@ -409,6 +419,38 @@ static ssize_t fake_pwrite(int fd, const void *buf, size_t len, off_t off)
 	return kind_of(fd) == FD_DEVICE ? region_rw(fd, (void *)buf, len, off, true) : pwrite(fd, buf, len, off);
 }
 
+/* Anonymous memory at an address aligned to @align (the fake's page or hugepage), as that kernel returns it. */
+static void *anon_mmap(size_t len, int prot, int flags, size_t align)
+{
+	uint8_t *p = mmap(NULL, len + align, prot, flags, -1, 0), *at;
+
+	if (p == MAP_FAILED)
+		return p;
+	at = p + (-(uintptr_t)p & (align - 1));
+	if (at > p)
+		munmap(p, (size_t)(at - p));
+	munmap(at + len, (size_t)(p + align - at));
+	return at;
+}
+
+/* Hugepages from ordinary ones: a multiple of the size the flags encode, at an address aligned to it. */
+static void *hugetlb_mmap(size_t len, int prot, int flags)
+{
+	size_t huge = (size_t)1 << (((unsigned)flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK);
+
+	fake->hugetlb_flags = flags;
+	if (!fake->hugetlb || huge == 1 || len % huge) {
+		errno = !fake->hugetlb ? ENOMEM : EINVAL;
+		return MAP_FAILED;
+	}
+	return anon_mmap(len, prot, flags & ~(MAP_HUGETLB | (int)((unsigned)MAP_HUGE_MASK << MAP_HUGE_SHIFT)), huge);
+}
+
+static long fake_sysconf(int name)
+{
+	return name == _SC_PAGESIZE ? fake->page_size : sysconf(name);
+}
+
 static void *fake_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	void *p;
@@ -417,6 +459,8 @@ static void *fake_mmap(void *addr, size_t len, int prot, int flags, int fd, off_
 		errno = ENOMEM;
 		return MAP_FAILED;
 	}
+	if (flags & MAP_HUGETLB)
+		return hugetlb_mmap(len, prot, flags);
 	if (kind_of(fd) == FD_DEVICE) {
 		uint64_t roff;
 		struct fake_region *r = region_at(off, &roff);
@@ -427,7 +471,10 @@ static void *fake_mmap(void *addr, size_t len, int prot, int flags, int fd, off_
 		}
 		return mmap(addr, len, prot, flags, r->memfd, (off_t)roff);
 	}
-	p = mmap(addr, len, prot, flags, fd, off);
+	if ((flags & MAP_ANONYMOUS) && !(flags & MAP_FIXED) && fake->page_size > sysconf(_SC_PAGESIZE))
+		p = anon_mmap(len, prot, flags, (size_t)fake->page_size);
+	else
+		p = mmap(addr, len, prot, flags, fd, off);
 	if (p != MAP_FAILED && prot == PROT_NONE && (flags & MAP_ANONYMOUS)) {
 		for (int i = 0; i < MAX_RESERVATIONS; i++) {
 			if (!reservations[i]) {
@@ -521,6 +568,9 @@ int fake_vfio_init(struct fake_vfio *f)
 	f->group_viable = true;
 	f->req_eventfd = -1;
 	f->dma_entry_limit = 65535;
+	f->page_size = sysconf(_SC_PAGESIZE);
+	f->iova_pgsizes = 0x40201000;
+	f->iova_alignment = 4096;
 	f->irq_type = -1;
 	for (int i = 0; i < 32; i++)
 		f->irq_wired[i] = -1;
@@ -560,6 +610,7 @@ int fake_vfio_init(struct fake_vfio *f)
 	f->sys.ops.mmap = fake_mmap;
 	f->sys.ops.munmap = fake_munmap;
 	f->sys.ops.eventfd = fake_eventfd;
+	f->sys.ops.sysconf = fake_sysconf;
 	return 0;
 }
 

@@ -56,6 +56,12 @@ struct fake_vfio {
 	uint32_t dma_entry_limit;     /* type1 DMA_AVAIL = limit - live mappings (default 65535) */
 	uint64_t last_map_iova;
 	bool sw_msi_option;           /* the kernel offers the (proposed) IOMMU_OPTION_SW_MSI_START/SIZE */
+	/* page sizes: what an arm64 kernel with 16/64 KiB pages or an SMMU with a larger granule reports */
+	long page_size;               /* sysconf(_SC_PAGESIZE) through the seam (default: the real one) */
+	uint64_t iova_pgsizes;        /* type1 VFIO_IOMMU_GET_INFO iova_pgsizes (default 4K | 2M | 1G) */
+	uint64_t iova_alignment;      /* iommufd IOMMU_IOAS_IOVA_RANGES out_iova_alignment (default 4096) */
+	bool hugetlb;                 /* MAP_HUGETLB succeeds (ordinary pages, hugepage-aligned); else ENOMEM */
+	int hugetlb_flags;            /* the flags of the last MAP_HUGETLB request, 0 if none */
 	/* interrupts, modelled on vfio_pci_set_msi_trigger() */
 	unsigned irq_grant_limit;     /* enabling more vectors than this returns the count granted (0: no limit) */
 	int irq_type;                 /* the enabled index, -1 for none */
@@ -78,6 +84,8 @@ void fake_vfio_cleanup(struct fake_vfio *f);
 void fake_vfio_set_unsafe(struct fake_vfio *f, bool unsafe);
 /* Add the cdev sysfs entry and /dev/iommu. */
 void fake_vfio_enable_iommufd(struct fake_vfio *f);
+/* The alignment the fake IOMMU demands of a DMA mapping's IOVA, size and address under either backend. */
+uint64_t fake_vfio_dma_granule(const struct fake_vfio *f, bool iommufd);
 /* Read/write the backing store of region @index directly (bypassing hiding). */
 void fake_region_poke(struct fake_vfio *f, unsigned index, uint64_t off, const void *buf, size_t len);
 void fake_region_peek(struct fake_vfio *f, unsigned index, uint64_t off, void *buf, size_t len);

@@ -126,6 +126,33 @@ static void not_isolated_leaves_table_out(void **state)
 	assert_no_leaks(f);
 }
 
+/* A kernel with 64 KiB pages: the MSI-X table's hole is a whole page, which covers all of the 16 KiB BAR 3
+ * (with 4 KiB pages its PBA page was mapped); BAR 0 is mapped at a 64 KiB-aligned address. */
+static void msix_hole_is_a_host_page(void **state)
+{
+	struct fake_vfio *f = *state;
+	const struct upci_bar *bar0, *bar3;
+	struct upci_dev *dev;
+	int preads;
+
+	f->page_size = 64 * 1024;
+	fake_vfio_set_unsafe(f, true);
+	dev = open_ok(UPCI_BACKEND_TYPE1);
+	bar0 = upci_dev_bar(dev, 0);
+	bar3 = upci_dev_bar(dev, 3);
+	assert_false(upci_dev_msix(dev)->table_mapped);
+	assert_int_equal(bar3->n_pieces, 0);
+	assert_false(upci_bar_is_mapped(bar3, 0x2000, 8));
+	preads = f->pread_calls;
+	assert_int_equal(upci_bar_read64(bar3, 0x2000), 0); /* the PBA, through the region fd */
+	assert_int_equal(f->pread_calls, preads + 1);
+	assert_true(upci_bar_is_mapped(bar0, 0, bar0->size));
+	assert_int_equal((uintptr_t)bar0->base % (64 * 1024), 0);
+	assert_int_equal(upci_bar_read32(bar0, 8), 0x00080283);
+	upci_dev_close(dev);
+	assert_no_leaks(f);
+}
+
 static void no_msix_mappable_cap(void **state)
 {
 	struct fake_vfio *f = *state;
@@ -503,6 +530,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(type1_isolated_maps_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(not_isolated_leaves_table_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(msix_hole_is_a_host_page, setup, teardown),
 		cmocka_unit_test_setup_teardown(no_msix_mappable_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(unreadable_param_is_not_isolated, setup, teardown),
 		cmocka_unit_test_setup_teardown(iommufd_chosen_when_present, setup, teardown),

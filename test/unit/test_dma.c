@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -21,12 +22,22 @@
 #include "upci/pktpool.h"
 #include "upci/vfio.h"
 
+#define KiB 1024ul
+#define MiB (1024ul * KiB)
+
 struct world {
 	struct fake_vfio f;
 	struct upci_dev *dev;
 };
 
-static int open_world(void **state, enum upci_backend backend, uint32_t dma_entry_limit)
+/* A fake world: @script (may be NULL) changes the fake kernel before the device opens. */
+struct script {
+	enum upci_backend backend;
+	void (*script)(struct fake_vfio *f);
+};
+
+static int open_world(void **state, enum upci_backend backend, uint32_t dma_entry_limit,
+		      void (*script)(struct fake_vfio *f))
 {
 	struct world *w = calloc(1, sizeof(*w));
 	struct upci_dev_opts opts = { .backend = backend };
@@ -36,6 +47,8 @@ static int open_world(void **state, enum upci_backend backend, uint32_t dma_entr
 	w->f.dma_entry_limit = dma_entry_limit;
 	if (backend == UPCI_BACKEND_IOMMUFD)
 		fake_vfio_enable_iommufd(&w->f);
+	if (script)
+		script(&w->f);
 	log_capture_start();
 	if (upci_dev_open(FAKE_BDF, &opts, &w->dev)) {
 		fprintf(stderr, "open failed:\n%s", log_text);
@@ -47,17 +60,25 @@ static int open_world(void **state, enum upci_backend backend, uint32_t dma_entr
 
 static int setup_type1(void **state)
 {
-	return open_world(state, UPCI_BACKEND_TYPE1, 65535);
+	return open_world(state, UPCI_BACKEND_TYPE1, 65535, NULL);
 }
 
 static int setup_iommufd(void **state)
 {
-	return open_world(state, UPCI_BACKEND_IOMMUFD, 65535);
+	return open_world(state, UPCI_BACKEND_IOMMUFD, 65535, NULL);
 }
 
 static int setup_no_dma_entries(void **state)
 {
-	return open_world(state, UPCI_BACKEND_TYPE1, 0);
+	return open_world(state, UPCI_BACKEND_TYPE1, 0, NULL);
+}
+
+/* *@state holds a struct script before, the world after. */
+static int setup_scripted(void **state)
+{
+	const struct script *sc = *state;
+
+	return open_world(state, sc->backend, 65535, sc->script);
 }
 
 static int teardown(void **state)
@@ -315,6 +336,236 @@ static void msi_window_placed_when_offered(void **state)
 	fake_vfio_cleanup(&f);
 }
 
+/* ---- page sizes that are not x86's ---- */
+
+static void smmu_64k_pages(struct fake_vfio *f)
+{
+	f->iova_pgsizes = 0x10000 | 0x20000000; /* an SMMU on its 64 KiB granule: 64 KiB and 512 MiB */
+}
+
+/* The IOMMU's smallest page is larger than the host's: the granule is the IOMMU's. */
+static void granule_from_type1_pgsizes(void **state)
+{
+	struct world *w = *state;
+	struct upci_iommu *m = upci_dev_iommu(w->dev);
+	struct upci_dma *d = NULL;
+	uint64_t iova;
+
+	assert_int_equal(upci_iommu_iova_granule(m), 64 * KiB);
+	assert_int_equal(upci_iova_alloc(m, 4 * KiB, 4 * KiB, &iova), -EINVAL);
+	assert_int_equal(upci_iova_alloc(m, 64 * KiB, 4 * KiB, &iova), -EINVAL);
+	assert_int_equal(upci_iova_alloc(m, 68 * KiB, 64 * KiB, &iova), -EINVAL);
+	assert_int_equal(upci_iova_alloc(m, 64 * KiB, 64 * KiB, &iova), 0);
+	assert_int_equal(iova % (64 * KiB), 0);
+	assert_int_equal(upci_iova_free(m, iova, 64 * KiB), 0);
+	log_text[0] = '\0';
+	assert_int_equal(upci_iova_alloc_fixed(m, 0x101000, 64 * KiB), -EINVAL); /* 4 KiB-aligned */
+	assert_non_null(strstr(log_text, "IOVA granule 0x10000"));
+	log_text[0] = '\0';
+	assert_int_equal(upci_iova_alloc(m, 4 * KiB, 64 * KiB, &iova), -EINVAL);
+	assert_non_null(strstr(log_text, "multiple of the IOVA granule 0x10000"));
+	assert_int_equal(upci_iova_alloc_fixed(m, 0x100000, 4 * KiB), -EINVAL);
+	assert_int_equal(upci_iova_alloc_fixed(m, 0x100000, 64 * KiB), 0);
+	assert_int_equal(upci_iova_free(m, 0x100000, 64 * KiB), 0);
+	/* Base-page DMA memory: host pages, but length, address and IOVA in 64 KiB units (type1 checks all three). */
+	assert_int_equal(upci_dma_alloc(m, 5000, -1, UPCI_DMA_NO_HUGEPAGES, &d), 0);
+	assert_int_equal(d->page_size, upci_page_size());
+	assert_int_equal(d->len, 64 * KiB);
+	assert_int_equal((uintptr_t)d->va % (64 * KiB), 0);
+	assert_int_equal(d->iova % (64 * KiB), 0);
+	assert_int_equal(w->f.dma_maps, 1);
+	d->va[d->len - 1] = 1;
+	upci_dma_free(d);
+}
+
+static void host_64k_pages(struct fake_vfio *f)
+{
+	f->page_size = 64 * KiB; /* an arm64 kernel built with 64 KiB pages */
+}
+
+/* iommufd: the host's page is the granule when the IOAS needs less (out_iova_alignment 4 KiB here). */
+static void granule_from_host_page(void **state)
+{
+	struct world *w = *state;
+	struct upci_iommu *m = upci_dev_iommu(w->dev);
+	struct upci_dma *d = NULL;
+	uint64_t iova;
+
+	assert_int_equal(upci_page_size(), 64 * KiB);
+	assert_int_equal(upci_iommu_iova_granule(m), 64 * KiB);
+	assert_int_equal(upci_iova_alloc(m, 4 * KiB, 64 * KiB, &iova), -EINVAL);
+	assert_int_equal(upci_iova_alloc_fixed(m, 0x1000, 64 * KiB), -EINVAL);
+	assert_int_equal(upci_dma_alloc(m, 100 * KiB, -1, UPCI_DMA_NO_HUGEPAGES, &d), 0);
+	assert_int_equal(d->page_size, 64 * KiB);
+	assert_int_equal(d->len, 128 * KiB);
+	assert_int_equal((uintptr_t)d->va % (64 * KiB), 0);
+	assert_int_equal(d->iova % (64 * KiB), 0);
+	upci_dma_free(d);
+}
+
+static void ioas_64k_alignment(struct fake_vfio *f)
+{
+	f->iova_alignment = 64 * KiB;
+}
+
+/* iommufd: out_iova_alignment larger than the host page wins. */
+static void granule_from_ioas_alignment(void **state)
+{
+	struct world *w = *state;
+	struct upci_iommu *m = upci_dev_iommu(w->dev);
+	struct upci_dma *d = NULL;
+
+	assert_int_equal(upci_iommu_iova_granule(m), 64 * KiB);
+	assert_int_equal(upci_dma_alloc(m, 4 * KiB, -1, UPCI_DMA_NO_HUGEPAGES, &d), 0);
+	assert_int_equal(d->len, 64 * KiB);
+	assert_int_equal(d->iova % (64 * KiB), 0);
+	upci_dma_free(d);
+}
+
+/* /sys/kernel/mm/hugepages/hugepages-<kB>kB for each size, and /proc/meminfo's default (0: no line). */
+static void hugepage_sizes(struct fake_vfio *f, const unsigned *kib, size_t n, unsigned default_kib)
+{
+	char path[96], meminfo[256];
+
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "sys/kernel/mm/hugepages/hugepages-%ukB/nr_hugepages", kib[i]);
+		fake_sysfs_write(&f->sys, path, "0\n");
+	}
+	snprintf(meminfo, sizeof(meminfo), "MemTotal:        8039228 kB\nHugePages_Total:       0\n%s%.0u%s"
+		 "Hugetlb:               0 kB\n", default_kib ? "Hugepagesize:    " : "", default_kib,
+		 default_kib ? " kB\n" : "");
+	fake_sysfs_write(&f->sys, "proc/meminfo", meminfo);
+}
+
+static int huge_shift(const struct fake_vfio *f)
+{
+	return (f->hugetlb_flags >> MAP_HUGE_SHIFT) & MAP_HUGE_MASK;
+}
+
+static void arm64_64k_hugepages(struct fake_vfio *f)
+{
+	static const unsigned kib[] = { 2048, 524288, 16777216 }; /* 2 MiB (contiguous PTEs), 512 MiB, 16 GiB */
+
+	host_64k_pages(f);
+	hugepage_sizes(f, kib, 3, 524288);
+	f->hugetlb = true;
+}
+
+/* upci_dma_alloc(@len) asks for hugepages of 2^@shift bytes and gets @want_len bytes of them, aligned. */
+static void assert_hugepage_dma(struct world *w, size_t len, int shift, size_t want_len)
+{
+	size_t huge = (size_t)1 << shift;
+	struct upci_dma *d = NULL;
+
+	assert_int_equal(upci_dma_alloc(upci_dev_iommu(w->dev), len, -1, 0, &d), 0);
+	assert_true(w->f.hugetlb_flags & MAP_HUGETLB);
+	assert_int_equal(huge_shift(&w->f), shift);
+	assert_int_equal(d->page_size, huge);
+	assert_int_equal(d->len, want_len);
+	assert_int_equal((uintptr_t)d->va % huge, 0);
+	assert_int_equal(d->iova % huge, 0);
+	upci_dma_free(d);
+}
+
+/* 2 MiB is preferred whenever the kernel has it, even when its default hugepage size is another. */
+static void hugepages_prefer_2m(void **state)
+{
+	assert_hugepage_dma(*state, 3 * MiB, 21, 4 * MiB);
+}
+
+static void s390_hugepages(struct fake_vfio *f)
+{
+	static const unsigned kib[] = { 1024 };
+
+	hugepage_sizes(f, kib, 1, 1024);
+	f->hugetlb = true;
+}
+
+/* Without 2 MiB pages the default size is used, encoded as log2(size) << MAP_HUGE_SHIFT. */
+static void hugepages_default_size(void **state)
+{
+	struct world *w = *state;
+	struct upci_dma *d = NULL;
+
+	assert_hugepage_dma(w, 1536 * KiB, 20, 2 * MiB);
+	/* Asked for base pages: no hugepage request at all. */
+	w->f.hugetlb_flags = 0;
+	assert_int_equal(upci_dma_alloc(upci_dev_iommu(w->dev), 1536 * KiB, -1, UPCI_DMA_NO_HUGEPAGES, &d), 0);
+	assert_int_equal(w->f.hugetlb_flags, 0);
+	assert_int_equal(d->page_size, upci_page_size());
+	upci_dma_free(d);
+}
+
+static void no_free_hugepages(struct fake_vfio *f)
+{
+	arm64_64k_hugepages(f);
+	f->hugetlb = false;
+}
+
+/* No free hugepages: base pages of the host's size, not 4 KiB ones. */
+static void hugepages_exhausted_fall_back(void **state)
+{
+	struct world *w = *state;
+	struct upci_dma *d = NULL;
+
+	assert_int_equal(upci_dma_alloc(upci_dev_iommu(w->dev), 5000, -1, 0, &d), 0);
+	assert_int_equal(huge_shift(&w->f), 21); /* tried */
+	assert_int_equal(d->page_size, 64 * KiB);
+	assert_int_equal(d->len, 64 * KiB);
+	assert_int_equal((uintptr_t)d->va % (64 * KiB), 0);
+	upci_dma_free(d);
+}
+
+static void no_hugetlb(struct fake_vfio *f)
+{
+	fake_sysfs_write(&f->sys, "proc/meminfo", "MemTotal:        8039228 kB\nHugepagesize:    3000 kB\n");
+	f->hugetlb = true;
+}
+
+/* A kernel without hugetlb (no sysfs directory) and a default size that is no power of two: base pages. */
+static void hugepages_absent_not_tried(void **state)
+{
+	struct world *w = *state;
+	struct upci_dma *d = NULL;
+
+	assert_int_equal(upci_dma_alloc(upci_dev_iommu(w->dev), 5000, -1, 0, &d), 0);
+	assert_int_equal(w->f.hugetlb_flags, 0);
+	assert_int_equal(d->page_size, upci_page_size());
+	upci_dma_free(d);
+}
+
+/* ---- doorbell windows are named from their address, not from the host's architecture ---- */
+
+static void x86_and_arm64_windows(struct fake_vfio *f)
+{
+	fake_sysfs_write(&f->sys, "sys/kernel/iommu_groups/7/reserved_regions",
+			 "0x0000000008000000 0x00000000080fffff msi\n0x00000000fee00000 0x00000000feefffff msi\n");
+}
+
+static void window_names_from_address(void **state)
+{
+	struct world *w = *state;
+	struct upci_iommu *m = upci_dev_iommu(w->dev);
+	struct upci_doorbell_window win[4];
+
+	assert_int_equal(upci_iommu_doorbell_windows(m, win, 4), 2);
+	assert_true(win[0].start == 0x8000000 && win[0].last == 0x80fffff);
+	assert_non_null(strstr(win[0].name, "software-MSI window"));
+	assert_true(win[1].start == 0xfee00000);
+	assert_non_null(strstr(win[1].name, "x86 MSI window"));
+	log_text[0] = '\0';
+	assert_int_equal(upci_iova_alloc_fixed(m, 0x8010000, 0x1000), -EINVAL);
+	assert_non_null(strstr(log_text, "software-MSI window"));
+	assert_non_null(strstr(log_text, "0x8000000-0x80fffff"));
+	log_text[0] = '\0';
+	assert_int_equal(upci_iova_alloc_fixed(m, 0xfee10000, 0x1000), -EINVAL);
+	assert_non_null(strstr(log_text, "x86 MSI window"));
+}
+
+/* A test in a world @script changed before the device opened. */
+#define SCRIPTED(test, be, fn) \
+	cmocka_unit_test_prestate_setup_teardown(test, setup_scripted, teardown, (&(struct script){ be, fn }))
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +582,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(pool_spsc_threads, setup_iommufd, teardown),
 		cmocka_unit_test(msi_window_placement_needs_the_kernel_option),
 		cmocka_unit_test(msi_window_placed_when_offered),
+		SCRIPTED(granule_from_type1_pgsizes, UPCI_BACKEND_TYPE1, smmu_64k_pages),
+		SCRIPTED(granule_from_host_page, UPCI_BACKEND_IOMMUFD, host_64k_pages),
+		SCRIPTED(granule_from_ioas_alignment, UPCI_BACKEND_IOMMUFD, ioas_64k_alignment),
+		SCRIPTED(hugepages_prefer_2m, UPCI_BACKEND_TYPE1, arm64_64k_hugepages),
+		SCRIPTED(hugepages_default_size, UPCI_BACKEND_IOMMUFD, s390_hugepages),
+		SCRIPTED(hugepages_exhausted_fall_back, UPCI_BACKEND_TYPE1, no_free_hugepages),
+		SCRIPTED(hugepages_absent_not_tried, UPCI_BACKEND_TYPE1, no_hugetlb),
+		SCRIPTED(window_names_from_address, UPCI_BACKEND_TYPE1, x86_and_arm64_windows),
 	};
 
 	return cmocka_run_group_tests_name("dma", tests, NULL, NULL);

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Unit tests of drivers/net/e1000e/e1000e_ring.c: rings on plain memory, a memory register file, a scripted device. */
+/*
+ * Unit tests of drivers/net/e1000e/e1000e_ring.c: rings on plain memory, a memory register file, a scripted
+ * device. The ring code is compiled into this test with observable barriers (see on_barrier()).
+ */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +15,11 @@
 
 #include <cmocka.h>
 
-#include "drivers/net/e1000e/e1000e_ring.h"
+/* upci_dma_rmb()/upci_dma_wmb() call on_barrier(), which a test arms to play a weakly ordered CPU (arm64). */
+static void on_barrier(char kind);
+#define upci_dma_rmb() on_barrier('r')
+#define upci_dma_wmb() on_barrier('w')
+#include "drivers/net/e1000e/e1000e_ring.c"
 
 #define BUF_SIZE 2048u
 #define IOVA_BASE 0x100000000ull
@@ -51,10 +58,60 @@ struct fix {
 	uint64_t rng;
 };
 
+/*
+ * What a weakly ordered CPU may do, and what the barriers must prevent:
+ * - a store may reach the device before an earlier one: at a write barrier, record the rings and tails the
+ *   device may see from then on; a descriptor written after it, or a tail written before it, shows there.
+ * - a load may be satisfied before an earlier one: an rx write-back past its DD bit is shown only from a
+ *   read barrier on, oldest first (show_late()); reading it earlier gets stale values.
+ */
+static struct barriers {
+	const struct fix *f;               /* watched; NULL: the barriers only count */
+	unsigned rmb, wmb;
+	union e1000e_rx_desc rx[MAX_RING]; /* as of the last write barrier */
+	struct e1000e_tx_desc tx[MAX_RING];
+	uint32_t rdt, tdt;
+	uint32_t late_next, late_end;      /* rx descriptors whose write-back is not visible yet */
+	uint16_t late_len[MAX_RING];
+	uint32_t late_hash[MAX_RING];
+} bar;
+
+static void on_barrier(char kind)
+{
+	const struct fix *f = bar.f;
+
+	__asm__ __volatile__("" ::: "memory");
+	if (kind == 'r')
+		bar.rmb++;
+	else
+		bar.wmb++;
+	if (f && kind == 'w') {
+		memcpy(bar.rx, f->rx_ring, f->size * sizeof(*f->rx_ring));
+		memcpy(bar.tx, f->tx_ring, f->size * sizeof(*f->tx_ring));
+		memcpy(&bar.rdt, f->regs + RDT0, 4);
+		memcpy(&bar.tdt, f->regs + TDT0, 4);
+	}
+	if (f && kind == 'r' && bar.late_next != bar.late_end) {
+		union e1000e_rx_desc *d = &f->rx_ring[bar.late_next];
+
+		d->wb.length = bar.late_len[bar.late_next];
+		d->wb.rss_hash = bar.late_hash[bar.late_next];
+		bar.late_next = (bar.late_next + 1) & (f->size - 1);
+	}
+	__asm__ __volatile__("" ::: "memory");
+}
+
+static void watch(const struct fix *f)
+{
+	memset(&bar, 0, sizeof(bar));
+	bar.f = f;
+}
+
 static int teardown(void **state)
 {
 	struct fix *f = *state;
 
+	memset(&bar, 0, sizeof(bar));
 	if (!f)
 		return 0;
 	free(f->regs);
@@ -1049,6 +1106,82 @@ static void tx_refused_frames(void **state)
 	check_buffers(f, NULL, 0);
 }
 
+/* --- ordering on a weakly ordered CPU (arm64) --- */
+
+/* One write barrier since watch(), after every descriptor write and before the tail write (@tail, was @old). */
+static void assert_published(const struct fix *f, uint32_t tail, uint32_t old, uint32_t now)
+{
+	assert_int_equal(bar.wmb, 1);
+	assert_memory_equal(bar.rx, f->rx_ring, f->size * sizeof(*f->rx_ring));
+	assert_memory_equal(bar.tx, f->tx_ring, f->size * sizeof(*f->tx_ring));
+	assert_int_equal(tail == RDT0 ? bar.rdt : bar.tdt, old);
+	assert_int_equal(reg(f, tail), now);
+}
+
+static void rx_descriptors_published_before_tail(void **state)
+{
+	struct fix *f = fix_new(state, 16, 40);
+	struct e1000e_pkt pkts[8];
+
+	set_reg(f, RDT0, SENTINEL);
+	watch(f);
+	fill(f);
+	assert_published(f, RDT0, SENTINEL, 15);
+	for (uint32_t seq = 0; seq < 5; seq++)
+		assert_true(dev_rx_frame(f, seq));
+	watch(f);
+	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 8), 5); /* refills 5 descriptors, then one tail write */
+	assert_published(f, RDT0, 15, 4);
+}
+
+/* The device wrote descriptors [@from, @from + @n) whole, but the CPU sees past DD only from a read barrier on. */
+static void show_late(struct fix *f, uint32_t from, uint32_t n)
+{
+	for (uint32_t k = 0; k < n; k++) {
+		union e1000e_rx_desc *d = &f->rx_ring[(from + k) & (f->size - 1)];
+
+		bar.late_len[(from + k) & (f->size - 1)] = d->wb.length;
+		bar.late_hash[(from + k) & (f->size - 1)] = d->wb.rss_hash;
+		d->wb.length = 0; /* stale: a frame read from here would be counted bad and dropped */
+		d->wb.rss_hash = SENTINEL;
+	}
+	bar.late_next = from;
+	bar.late_end = (from + n) & (f->size - 1);
+}
+
+static void rx_writeback_read_after_barrier(void **state)
+{
+	struct fix *f = fix_new(state, 16, 40);
+	struct e1000e_pkt pkts[8];
+
+	fill(f);
+	for (uint32_t seq = 0; seq < 6; seq++)
+		assert_true(dev_rx_frame(f, seq));
+	watch(f);
+	show_late(f, 0, 6);
+	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 8), 6);
+	assert_int_equal(bar.rmb, 6); /* one per descriptor seen done */
+	assert_int_equal(f->rxq.stats.bad_length, 0);
+	for (uint32_t k = 0; k < 6; k++)
+		check_rx_pkt(f, &pkts[k], k);
+}
+
+static void tx_descriptors_published_before_tail(void **state)
+{
+	struct fix *f = fix_new(state, 16, 40);
+	struct e1000e_pkt pkts[5];
+
+	for (uint32_t k = 0; k < 5; k++)
+		tx_frame(f, &pkts[k], k);
+	watch(f);
+	assert_int_equal(e1000e_txq_burst(&f->txq, pkts, 5), 5);
+	assert_published(f, TDT0, 0, 5);
+	assert_int_equal(dev_tx(f, 3), 3);
+	watch(f);
+	assert_int_equal(e1000e_txq_clean(&f->txq), 3);
+	assert_int_equal(bar.rmb, 3); /* each DD seen is followed by a read barrier before the buffer is reused */
+}
+
 #define FIX_TEST(f) cmocka_unit_test_teardown(f, teardown)
 
 int main(void)
@@ -1064,6 +1197,8 @@ int main(void)
 		FIX_TEST(rx_malformed_mixed_in_burst),
 		FIX_TEST(rx_pool_empty),
 		FIX_TEST(rx_ready_follows_dd),
+		FIX_TEST(rx_descriptors_published_before_tail),
+		FIX_TEST(rx_writeback_read_after_barrier),
 	};
 	const struct CMUnitTest tx[] = {
 		FIX_TEST(tx_burst_fills_descriptors),
@@ -1072,6 +1207,7 @@ int main(void)
 		FIX_TEST(tx_wrap_around),
 		FIX_TEST(tx_wrap_around_small_ring),
 		FIX_TEST(tx_refused_frames),
+		FIX_TEST(tx_descriptors_published_before_tail),
 	};
 	int failed = cmocka_run_group_tests_name("e1000e_rx_ring", rx, NULL, NULL);
 

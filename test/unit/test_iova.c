@@ -15,6 +15,7 @@
 #include "lib/vfio_bus/iova.h"
 
 #define PAGE 0x1000ull
+#define G64K 0x10000ull
 #define MiB 0x100000ull
 #define GiB 0x40000000ull
 #define TOP_PAGE 0xfffffffffffff000ull
@@ -135,7 +136,7 @@ static void init_x86_layout(void **state)
 	struct iova_space s;
 	(void)state;
 
-	assert_int_equal(iova_space_init(&s, x86_valid, 2, x86_resv, 1), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, x86_valid, 2, x86_resv, 1), 0);
 	/* The MSI window is exactly the hole between the two ranges. */
 	ASSERT_FREE(&s, { 0, 0xfedfffff }, { 0xfef00000, 0x7fffffffff });
 	assert_int_equal(s.n_valid, 2);
@@ -155,7 +156,7 @@ static void init_arm64_layout(void **state)
 	struct iova_space s;
 	(void)state;
 
-	assert_int_equal(iova_space_init(&s, arm64_valid, 2, arm64_resv, 1), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, arm64_valid, 2, arm64_resv, 1), 0);
 	ASSERT_FREE(&s, { 0, 0x7ffffff }, { 0x8100000, 0xffffffffffff });
 	assert_true(alloc_ok(&s, PAGE, PAGE) == 0);
 	assert_true(alloc_ok(&s, 2 * MiB, 2 * MiB) == 0x200000);
@@ -172,7 +173,7 @@ static void init_resv_spans_two_ranges(void **state)
 	struct iova_space s;
 	(void)state;
 
-	assert_int_equal(iova_space_init(&s, valid, 2, resv, 1), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, valid, 2, resv, 1), 0);
 	ASSERT_FREE(&s, { 0x10000, 0x2ffff }, { 0x90000, 0xbffff });
 	fixed_ok(&s, 0x2f000, PAGE); /* the last page below the region */
 	fixed_ok(&s, 0x90000, PAGE); /* the first page above it */
@@ -196,7 +197,7 @@ static void init_resv_covers_whole_range(void **state)
 	struct iova_space s;
 	(void)state;
 
-	assert_int_equal(iova_space_init(&s, valid, 3, resv, 2), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, valid, 3, resv, 2), 0);
 	ASSERT_FREE(&s, { 0x1000, 0x1fff });
 	alloc_refused(&s, 2 * PAGE, PAGE, -ENOSPC);
 	assert_true(alloc_ok(&s, PAGE, PAGE) == 0x1000);
@@ -207,7 +208,7 @@ static void init_resv_covers_whole_range(void **state)
 	iova_space_fini(&s);
 
 	/* A region over everything leaves nothing. */
-	assert_int_equal(iova_space_init(&s, x86_valid, 2, all, 1), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, x86_valid, 2, all, 1), 0);
 	assert_int_equal(s.n_free, 0);
 	alloc_refused(&s, PAGE, PAGE, -ENOSPC);
 	fixed_refused(&s, 0x1000, PAGE, -EINVAL, &s.resv[0]);
@@ -228,7 +229,7 @@ static void init_resv_overlapping_unaligned(void **state)
 	struct iova_space s;
 	(void)state;
 
-	assert_int_equal(iova_space_init(&s, valid, 1, resv, 6), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, valid, 1, resv, 6), 0);
 	ASSERT_FREE(&s, { 0x1000, 0x27ff }, { 0x2900, 0x2fff }, { 0x9000, 0xaffe }, { 0xb000, 0xbfff },
 		    { 0xc001, 0xffff });
 	fixed_refused(&s, 0x2000, PAGE, -EINVAL, &s.resv[2]);
@@ -251,7 +252,7 @@ static void init_unsorted_ranges(void **state)
 	struct iova_space s;
 	(void)state;
 
-	assert_int_equal(iova_space_init(&s, valid, 3, no_resv, 0), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, valid, 3, no_resv, 0), 0);
 	ASSERT_FREE(&s, { 0x100000, 0x1fffff }, { 0x300000, 0x3fffff }, { 0x500000, 0x5fffff });
 	iova_space_fini(&s);
 }
@@ -269,7 +270,7 @@ static void init_overlapping_ranges(void **state)
 	(void)state;
 
 	for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
-		assert_int_equal(iova_space_init(&s, bad[i], 2, x86_resv, 1), -EINVAL);
+		assert_int_equal(iova_space_init(&s, PAGE, bad[i], 2, x86_resv, 1), -EINVAL);
 		assert_null(s.free);
 		assert_int_equal(s.n_free, 0);
 	}
@@ -282,9 +283,9 @@ static void init_start_after_last(void **state)
 	struct iova_space s;
 	(void)state;
 
-	assert_int_equal(iova_space_init(&s, one, 1, no_resv, 0), -EINVAL);
+	assert_int_equal(iova_space_init(&s, PAGE, one, 1, no_resv, 0), -EINVAL);
 	assert_null(s.free);
-	assert_int_equal(iova_space_init(&s, second, 2, no_resv, 0), -EINVAL);
+	assert_int_equal(iova_space_init(&s, PAGE, second, 2, no_resv, 0), -EINVAL);
 	assert_null(s.free);
 }
 
@@ -296,7 +297,7 @@ static void init_resv_start_after_end(void **state)
 	struct iova_space s;
 	(void)state;
 
-	assert_int_equal(iova_space_init(&s, valid, 1, bad, 1), -EINVAL);
+	assert_int_equal(iova_space_init(&s, PAGE, valid, 1, bad, 1), -EINVAL);
 	assert_null(s.free);
 }
 
@@ -316,9 +317,9 @@ static void init_too_many(void **state)
 		resv[i].end = resv[i].start + PAGE - 1;
 		resv[i].type = UPCI_RESV_RESERVED;
 	}
-	assert_int_equal(iova_space_init(&s, valid, IOVA_MAX_RANGES + 1, no_resv, 0), -E2BIG);
-	assert_int_equal(iova_space_init(&s, valid, 1, resv, IOVA_MAX_RESV + 1), -E2BIG);
-	assert_int_equal(iova_space_init(&s, valid, IOVA_MAX_RANGES, resv, IOVA_MAX_RESV), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, valid, IOVA_MAX_RANGES + 1, no_resv, 0), -E2BIG);
+	assert_int_equal(iova_space_init(&s, PAGE, valid, 1, resv, IOVA_MAX_RESV + 1), -E2BIG);
+	assert_int_equal(iova_space_init(&s, PAGE, valid, IOVA_MAX_RANGES, resv, IOVA_MAX_RESV), 0);
 	assert_int_equal(s.n_free, IOVA_MAX_RANGES);
 	for (size_t i = 0; i < IOVA_MAX_RANGES; i++)
 		assert_true(s.free[i].start == valid[i].start + PAGE && s.free[i].last == valid[i].last);
@@ -336,7 +337,7 @@ static void alloc_best_fit(void **state)
 	struct iova_space s;
 	(void)state;
 
-	assert_int_equal(iova_space_init(&s, valid, 4, no_resv, 0), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, valid, 4, no_resv, 0), 0);
 	assert_true(alloc_ok(&s, 3 * PAGE, PAGE) == 0x200000);  /* B: D is too small */
 	assert_true(alloc_ok(&s, PAGE, PAGE) == 0x203000);      /* what is left of B: 4 KiB */
 	assert_true(alloc_ok(&s, 2 * PAGE, PAGE) == 0x400000);  /* D, exactly */
@@ -364,7 +365,7 @@ static void alloc_alignment(void **state)
 	struct iova_space s;
 	(void)state;
 
-	assert_int_equal(iova_space_init(&s, valid, 1, no_resv, 0), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, valid, 1, no_resv, 0), 0);
 	assert_true(alloc_ok(&s, PAGE, 2 * MiB) == 0x200000);
 	assert_true(alloc_ok(&s, PAGE, GiB) == 0x40000000);
 	/* [0x1000, 0x1fffff] has no 2 MiB-aligned 2 MiB; [0x201000, 0x3fffffff] has. */
@@ -386,7 +387,7 @@ static void alloc_bad_arguments(void **state)
 	struct iova_space s;
 	(void)state;
 
-	assert_int_equal(iova_space_init(&s, x86_valid, 2, x86_resv, 1), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, x86_valid, 2, x86_resv, 1), 0);
 	for (size_t i = 0; i < ARRAY_LEN(bad_size); i++)
 		alloc_refused(&s, bad_size[i], PAGE, -EINVAL);
 	for (size_t i = 0; i < ARRAY_LEN(bad_align); i++)
@@ -405,7 +406,7 @@ static void alloc_exhaustion(void **state)
 	struct iova_space s;
 	(void)state;
 
-	assert_int_equal(iova_space_init(&s, valid, 1, no_resv, 0), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, valid, 1, no_resv, 0), 0);
 	alloc_refused(&s, 17 * PAGE, PAGE, -ENOSPC);
 	for (uint64_t i = 0; i < 16; i++)
 		assert_true(alloc_ok(&s, PAGE, PAGE) == 0x10000 + i * PAGE);
@@ -431,7 +432,7 @@ static void fixed_in_msi_window(void **state)
 	struct iova_space s;
 	(void)state;
 
-	assert_int_equal(iova_space_init(&s, x86_valid, 2, x86_resv, 1), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, x86_valid, 2, x86_resv, 1), 0);
 	fixed_refused(&s, 0xfee00000, PAGE, -EINVAL, &s.resv[0]);
 	fixed_refused(&s, 0xfeeff000, PAGE, -EINVAL, &s.resv[0]);
 	fixed_refused(&s, 0xfedff000, 2 * PAGE, -EINVAL, &s.resv[0]); /* from below into it */
@@ -443,14 +444,14 @@ static void fixed_in_msi_window(void **state)
 	ASSERT_FREE(&s, { 0, 0xfedfefff }, { 0xfef01000, 0x7fffffffff });
 	iova_space_fini(&s);
 
-	assert_int_equal(iova_space_init(&s, arm64_valid, 2, arm64_resv, 1), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, arm64_valid, 2, arm64_resv, 1), 0);
 	fixed_refused(&s, 0x8000000, PAGE, -EINVAL, &s.resv[0]);
 	fixed_refused(&s, 0x7fff000, 2 * PAGE, -EINVAL, &s.resv[0]);
 	fixed_refused(&s, 0x80ff000, 2 * PAGE, -EINVAL, &s.resv[0]);
 	iova_space_fini(&s);
 
 	/* *hit is the region touched, not the first one. */
-	assert_int_equal(iova_space_init(&s, x86_valid, 2, three, 3), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, x86_valid, 2, three, 3), 0);
 	fixed_refused(&s, 0xfee80000, PAGE, -EINVAL, &s.resv[1]);
 	fixed_refused(&s, 0xffff0000, 0x20000, -EINVAL, &s.resv[2]);
 	fixed_refused(&s, 0, 2 * PAGE, -EINVAL, &s.resv[0]);
@@ -463,7 +464,7 @@ static void fixed_outside_valid(void **state)
 	struct iova_space s;
 	(void)state;
 
-	assert_int_equal(iova_space_init(&s, x86_valid, 2, x86_resv, 1), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, x86_valid, 2, x86_resv, 1), 0);
 	fixed_refused(&s, 0x8000000000, PAGE, -EINVAL, NULL);
 	fixed_refused(&s, 0x7ffffff000, 2 * PAGE, -EINVAL, NULL);
 	fixed_refused(&s, TOP_PAGE, PAGE, -EINVAL, NULL);
@@ -471,7 +472,7 @@ static void fixed_outside_valid(void **state)
 	iova_space_fini(&s);
 
 	/* Holes the kernel leaves out without a reserved region. */
-	assert_int_equal(iova_space_init(&s, holes, 2, no_resv, 0), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, holes, 2, no_resv, 0), 0);
 	fixed_refused(&s, 0, PAGE, -EINVAL, NULL);
 	fixed_refused(&s, 0x2000, PAGE, -EINVAL, NULL);
 	fixed_refused(&s, 0x1000, 3 * PAGE, -EINVAL, NULL);
@@ -486,7 +487,7 @@ static void fixed_busy(void **state)
 	uint64_t at;
 	(void)state;
 
-	assert_int_equal(iova_space_init(&s, x86_valid, 2, x86_resv, 1), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, x86_valid, 2, x86_resv, 1), 0);
 	fixed_ok(&s, 0x100000, 0x10000);
 	fixed_refused(&s, 0x100000, 0x10000, -EBUSY, NULL);
 	fixed_refused(&s, 0x104000, PAGE, -EBUSY, NULL);      /* inside */
@@ -506,7 +507,7 @@ static void fixed_overflow(void **state)
 	struct iova_space s;
 	(void)state;
 
-	assert_int_equal(iova_space_init(&s, full_valid, 1, no_resv, 0), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, full_valid, 1, no_resv, 0), 0);
 	fixed_refused(&s, TOP_PAGE, 2 * PAGE, -EINVAL, NULL);
 	fixed_refused(&s, TOP_PAGE, TOP_PAGE, -EINVAL, NULL);
 	fixed_refused(&s, 2 * PAGE, TOP_PAGE, -EINVAL, NULL); /* would end at 0xfff after the wrap */
@@ -516,9 +517,51 @@ static void fixed_overflow(void **state)
 	free_refused(&s, TOP_PAGE, 2 * PAGE);
 	iova_space_fini(&s);
 
-	assert_int_equal(iova_space_init(&s, x86_valid, 2, x86_resv, 1), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, x86_valid, 2, x86_resv, 1), 0);
 	fixed_refused(&s, TOP_PAGE, 2 * PAGE, -EINVAL, NULL);
 	fixed_refused(&s, 0x7ffffff000, TOP_PAGE, -EINVAL, NULL);
+	iova_space_fini(&s);
+}
+
+/* --- a granule larger than 4 KiB (arm64 with 64 KiB pages, or an SMMU on its 64 KiB granule) --- */
+
+static void granule_64k(void **state)
+{
+	static const uint64_t bad_granule[] = { 0, 3, 0x3000, UINT64_MAX };
+	static const struct upci_iova_range low[] = { { 0x1000, 0xfffff } };
+	struct iova_space s;
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_LEN(bad_granule); i++) {
+		assert_int_equal(iova_space_init(&s, bad_granule[i], arm64_valid, 2, arm64_resv, 1), -EINVAL);
+		assert_null(s.free);
+	}
+	assert_int_equal(iova_space_init(&s, G64K, arm64_valid, 2, arm64_resv, 1), 0);
+	assert_int_equal(s.granule, G64K);
+	alloc_refused(&s, PAGE, PAGE, -EINVAL);        /* a 4 KiB page */
+	alloc_refused(&s, PAGE, G64K, -EINVAL);
+	alloc_refused(&s, G64K, PAGE, -EINVAL);        /* 4 KiB alignment */
+	alloc_refused(&s, G64K + PAGE, G64K, -EINVAL);
+	assert_true(alloc_ok(&s, G64K, G64K) == 0);
+	assert_true(alloc_ok(&s, 3 * G64K, G64K) == G64K);
+	fixed_refused(&s, 0x101000, G64K, -EINVAL, NULL); /* 4 KiB-aligned */
+	fixed_refused(&s, 0x100000, PAGE, -EINVAL, NULL);
+	fixed_refused(&s, 0x100000, G64K + PAGE, -EINVAL, NULL);
+	fixed_refused(&s, 0x7ff0000, 2 * G64K, -EINVAL, &s.resv[0]); /* into the software-MSI window */
+	fixed_ok(&s, 0x100000, G64K);
+	ASSERT_FREE(&s, { 0x40000, 0xfffff }, { 0x110000, 0x7ffffff }, { 0x8100000, 0xffffffffffff });
+	iova_space_fini(&s);
+
+	/* A range that starts off the granule: its unaligned head stays free, allocations start at 64 KiB. */
+	assert_int_equal(iova_space_init(&s, G64K, low, 1, no_resv, 0), 0);
+	assert_true(alloc_ok(&s, G64K, G64K) == G64K);
+	fixed_refused(&s, 0xf0000, 2 * G64K, -EINVAL, NULL); /* runs past the range */
+	assert_true(alloc_ok(&s, 14 * G64K, G64K) == 2 * G64K);
+	alloc_refused(&s, G64K, G64K, -ENOSPC);          /* only [0x1000, 0xffff] is left: no aligned 64 KiB */
+	ASSERT_FREE(&s, { 0x1000, 0xffff });
+	assert_int_equal(iova_free(&s, G64K, G64K), 0);
+	assert_int_equal(iova_free(&s, 2 * G64K, 14 * G64K), 0);
+	ASSERT_FREE(&s, { 0x1000, 0xfffff });
 	iova_space_fini(&s);
 }
 
@@ -530,7 +573,7 @@ static void free_double(void **state)
 	uint64_t at;
 	(void)state;
 
-	assert_int_equal(iova_space_init(&s, x86_valid, 2, x86_resv, 1), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, x86_valid, 2, x86_resv, 1), 0);
 	free_refused(&s, 0x100000, PAGE); /* never allocated */
 	free_refused(&s, 0x8000000000, PAGE); /* not even valid */
 	at = alloc_ok(&s, 0x10000, PAGE);
@@ -554,7 +597,7 @@ static void free_touching_reserved(void **state)
 	struct iova_space s;
 	(void)state;
 
-	assert_int_equal(iova_space_init(&s, x86_valid, 2, x86_resv, 1), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, x86_valid, 2, x86_resv, 1), 0);
 	fixed_ok(&s, 0xfedff000, PAGE);
 	fixed_ok(&s, 0xfef00000, PAGE);
 	free_refused(&s, 0xfee00000, PAGE);
@@ -573,7 +616,7 @@ static void free_merges_neighbours(void **state)
 	struct iova_space s;
 	(void)state;
 
-	assert_int_equal(iova_space_init(&s, valid, 1, no_resv, 0), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, valid, 1, no_resv, 0), 0);
 	fixed_ok(&s, 0x10000, 0x10000);
 	assert_int_equal(s.n_free, 0);
 	assert_int_equal(iova_free(&s, 0x13000, PAGE), 0); /* alone */
@@ -601,7 +644,7 @@ static void full_64bit_space(void **state)
 	struct iova_space s;
 	(void)state;
 
-	assert_int_equal(iova_space_init(&s, full_valid, 1, no_resv, 0), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, full_valid, 1, no_resv, 0), 0);
 	ASSERT_FREE(&s, { 0, UINT64_MAX });
 	fixed_ok(&s, TOP_PAGE, PAGE);
 	ASSERT_FREE(&s, { 0, TOP_PAGE - 1 });
@@ -654,7 +697,7 @@ static void full_64bit_alloc(void **state)
 	int rc;
 	(void)state;
 
-	assert_int_equal(iova_space_init(&s, full_valid, 1, no_resv, 0), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, full_valid, 1, no_resv, 0), 0);
 	ASSERT_FREE(&s, { 0, UINT64_MAX });
 	rc = iova_alloc(&s, PAGE, PAGE, &at);
 	if (rc) {
@@ -688,7 +731,7 @@ static void adjacent_valid_ranges(void **state)
 	int rc;
 	(void)state;
 
-	assert_int_equal(iova_space_init(&s, valid, 2, no_resv, 0), 0);
+	assert_int_equal(iova_space_init(&s, PAGE, valid, 2, no_resv, 0), 0);
 	fixed_ok(&s, 0x1f000, PAGE);
 	fixed_ok(&s, 0x20000, PAGE);
 	assert_int_equal(iova_free(&s, 0x1f000, PAGE), 0);
@@ -752,6 +795,7 @@ struct layout {
 
 struct prop {
 	const struct layout *l;
+	uint64_t granule;
 	unsigned int seed;
 	int op;
 	const char *what;
@@ -960,9 +1004,20 @@ static void check_all(struct prop *p)
 	       "%#" PRIx64 " (low 64 bits)", (uint64_t)free_bytes, (uint64_t)p->live_bytes, (uint64_t)p->space_bytes);
 }
 
+/* A unit of size, alignment or address: the granule, now and then a 4 KiB page (which a larger one refuses). */
+static uint64_t unit(struct prop *p)
+{
+	return p->granule == PAGE || rnd_below(&p->rng, 8) ? p->granule : PAGE;
+}
+
+static bool off_granule(const struct prop *p, uint64_t v)
+{
+	return v & (p->granule - 1);
+}
+
 static void op_alloc(struct prop *p)
 {
-	uint64_t size = rnd_size(&p->rng), align = PAGE << rnd_below(&p->rng, 10);
+	uint64_t size = rnd_size(&p->rng) / PAGE * unit(p), align = unit(p) << rnd_below(&p->rng, 10);
 	uint64_t at = 0, best_len = UINT64_MAX;
 	bool fits = false;
 	int rc;
@@ -983,6 +1038,11 @@ static void op_alloc(struct prop *p)
 			best_len = f->last - f->start;
 	}
 	rc = iova_alloc(&p->s, size, align, &at);
+	if (off_granule(p, size) || align < p->granule) {
+		PCHECK(p, rc == -EINVAL, "rc %d", rc);
+		check_unchanged(p);
+		return;
+	}
 	if (!fits) {
 		PCHECK(p, rc == -ENOSPC, "rc %d", rc);
 		check_unchanged(p);
@@ -1054,12 +1114,12 @@ static uint64_t fixed_address(struct prop *p, uint64_t size)
 		at = v->start + rnd_below(r, v->last - v->start);
 		break;
 	}
-	return at & ~(PAGE - 1);
+	return at & ~(unit(p) - 1);
 }
 
 static void op_fixed(struct prop *p)
 {
-	uint64_t size = rnd_size(&p->rng), iova = fixed_address(p, size), last = iova + size - 1;
+	uint64_t size = rnd_size(&p->rng) / PAGE * unit(p), iova = fixed_address(p, size), last = iova + size - 1;
 	const struct upci_resv_region *hit = &not_set;
 	int rc;
 
@@ -1068,7 +1128,7 @@ static void op_fixed(struct prop *p)
 	p->arg1 = size;
 	snap(p);
 	rc = iova_alloc_fixed(&p->s, iova, size, &hit);
-	if (last < iova) {
+	if (last < iova || off_granule(p, iova | size)) {
 		PCHECK(p, rc == -EINVAL && !hit, "rc %d", rc);
 	} else if (touches_resv(p->l, iova, last)) {
 		size_t j = 0;
@@ -1226,10 +1286,10 @@ static void random_full_layout(struct rng *r, struct layout *l)
 	}
 }
 
-static void prop_run(const struct layout *l, unsigned int seed)
+static void prop_run(const struct layout *l, unsigned int seed, uint64_t granule)
 {
 	struct upci_iova_range valid[IOVA_MAX_RANGES];
-	struct prop p = { .l = l, .seed = seed, .op = -1, .what = "iova_space_init" };
+	struct prop p = { .l = l, .granule = granule, .seed = seed, .op = -1, .what = "iova_space_init" };
 	int rc;
 
 	p.rng.s = seed * 0x9e3779b97f4a7c15ull + 0x5851f42d4c957f2dull;
@@ -1250,7 +1310,7 @@ static void prop_run(const struct layout *l, unsigned int seed)
 	for (size_t i = 0; i < p.n_ref; i++)
 		p.space_bytes += bytes(&p.ref[i]);
 
-	rc = iova_space_init(&p.s, valid, l->n_valid, l->resv, l->n_resv);
+	rc = iova_space_init(&p.s, granule, valid, l->n_valid, l->resv, l->n_resv);
 	PCHECK(&p, rc == 0, "rc %d", rc);
 	PCHECK(&p, same_list(p.s.free, p.s.n_free, p.ref, p.n_ref), "the free list is not valid minus reserved");
 	check_all(&p);
@@ -1294,52 +1354,64 @@ static void fixed_layout(struct layout *l, const char *name, const struct upci_i
 	l->n_resv = n_resv;
 }
 
-static void random_ops_x86(void **state)
+/* PROP_SEEDS runs on one fixed layout. */
+static void prop_fixed(const char *name, const struct upci_iova_range *valid, size_t n_valid,
+		       const struct upci_resv_region *resv, size_t n_resv, uint64_t granule)
 {
 	struct layout l;
-	(void)state;
 
-	fixed_layout(&l, "x86", x86_valid, ARRAY_LEN(x86_valid), x86_resv, ARRAY_LEN(x86_resv));
+	fixed_layout(&l, name, valid, n_valid, resv, n_resv);
 	for (unsigned int seed = 1; seed <= PROP_SEEDS; seed++)
-		prop_run(&l, seed);
+		prop_run(&l, seed, granule);
+}
+
+/* PROP_SEEDS runs, each on a layout of its own from @gen seeded with @mult. */
+static void prop_random(const char *name, void (*gen)(struct rng *r, struct layout *l), uint64_t mult,
+			uint64_t granule)
+{
+	struct layout l;
+
+	for (unsigned int seed = 1; seed <= PROP_SEEDS; seed++) {
+		struct rng r = { seed * mult + 1 };
+
+		memset(&l, 0, sizeof(l));
+		gen(&r, &l);
+		l.name = name;
+		prop_run(&l, seed, granule);
+	}
+}
+
+static void random_ops_x86(void **state)
+{
+	(void)state;
+	prop_fixed("x86", x86_valid, ARRAY_LEN(x86_valid), x86_resv, ARRAY_LEN(x86_resv), PAGE);
 }
 
 static void random_ops_arm64(void **state)
 {
-	struct layout l;
 	(void)state;
-
-	fixed_layout(&l, "arm64", arm64_valid, ARRAY_LEN(arm64_valid), arm64_resv, ARRAY_LEN(arm64_resv));
-	for (unsigned int seed = 1; seed <= PROP_SEEDS; seed++)
-		prop_run(&l, seed);
+	prop_fixed("arm64", arm64_valid, ARRAY_LEN(arm64_valid), arm64_resv, ARRAY_LEN(arm64_resv), PAGE);
 }
 
 static void random_ops_random_layout(void **state)
 {
-	struct layout l;
 	(void)state;
-
-	for (unsigned int seed = 1; seed <= PROP_SEEDS; seed++) {
-		struct rng r = { seed * 0xd1b54a32d192ed03ull + 1 };
-
-		memset(&l, 0, sizeof(l));
-		random_layout(&r, &l);
-		prop_run(&l, seed);
-	}
+	prop_random("random", random_layout, 0xd1b54a32d192ed03ull, PAGE);
 }
 
 static void random_ops_full_space(void **state)
 {
-	struct layout l;
 	(void)state;
+	prop_random("full 64-bit", random_full_layout, 0x9fb21c651e98df25ull, PAGE);
+}
 
-	for (unsigned int seed = 1; seed <= PROP_SEEDS; seed++) {
-		struct rng r = { seed * 0x9fb21c651e98df25ull + 1 };
-
-		memset(&l, 0, sizeof(l));
-		random_full_layout(&r, &l);
-		prop_run(&l, seed);
-	}
+/* The same sequences in 64 KiB units (a few 4 KiB requests among them, refused), on arm64's layout and random ones. */
+static void random_ops_64k_granule(void **state)
+{
+	(void)state;
+	prop_fixed("arm64, 64 KiB granule", arm64_valid, ARRAY_LEN(arm64_valid), arm64_resv, ARRAY_LEN(arm64_resv),
+		   G64K);
+	prop_random("random, 64 KiB granule", random_layout, 0xd1b54a32d192ed03ull, G64K);
 }
 
 int main(void)
@@ -1371,12 +1443,14 @@ int main(void)
 		cmocka_unit_test(full_64bit_space),
 		cmocka_unit_test(full_64bit_alloc),
 		cmocka_unit_test(adjacent_valid_ranges),
+		cmocka_unit_test(granule_64k),
 	};
 	const struct CMUnitTest rand_ops[] = {
 		cmocka_unit_test(random_ops_x86),
 		cmocka_unit_test(random_ops_arm64),
 		cmocka_unit_test(random_ops_random_layout),
 		cmocka_unit_test(random_ops_full_space),
+		cmocka_unit_test(random_ops_64k_granule),
 	};
 	int failed = cmocka_run_group_tests_name("iova_space_init", init, NULL, NULL);
 

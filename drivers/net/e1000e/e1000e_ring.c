@@ -5,13 +5,11 @@
 
 #include "e1000e_ring.h"
 
-/* Descriptor memory is shared with the device: order our reads after the DD check, and our descriptor
- * writes before the tail write (upci_bar_write32 already issues the write barrier before the store). */
-#if defined(__aarch64__)
-#define dma_rmb() __asm__ __volatile__("dmb oshld" ::: "memory")
-#else
-#define dma_rmb() __asm__ __volatile__("" ::: "memory")
-#endif
+/*
+ * Descriptor memory is shared with the device. Publishing: every descriptor write comes before the tail
+ * write, which upci_bar_write32() precedes with upci_dma_wmb(). Consuming: a descriptor seen done (DD) is
+ * followed by upci_dma_rmb() before anything else of it, or of its buffer, is read (Linux e1000e does both).
+ */
 
 static void rx_give(struct e1000e_rxq *q, uint32_t i, void *buf)
 {
@@ -72,7 +70,7 @@ unsigned e1000e_rxq_burst(struct e1000e_rxq *q, struct e1000e_pkt *pkts, unsigne
 
 		if (!(status & E1000E_RXD_STAT_DD))
 			break;
-		dma_rmb(); /* the rest of the write-back is valid only once DD is seen */
+		upci_dma_rmb(); /* the rest of the write-back is valid only once DD is seen */
 		len = d->wb.length;
 		hash = d->wb.rss_hash;
 		seen++;
@@ -126,6 +124,7 @@ unsigned e1000e_txq_clean(struct e1000e_txq *q)
 
 		if (!(d->sta & E1000E_TXD_STA_DD))
 			break;
+		upci_dma_rmb(); /* the device is done with the buffer only once DD is seen: nothing before it */
 		upci_pktpool_put(q->pool, &q->bufs[q->clean], 1);
 		q->bufs[q->clean] = NULL;
 		q->clean = (q->clean + 1) & mask;
