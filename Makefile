@@ -9,7 +9,8 @@ ARM_BUILD  := build-aarch64
 MESON_OPTS := -Dwerror=true
 SANITIZE   := UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 
-.PHONY: all deps build asan build-aarch64 check demo test-unit test-asan test-vm test-vm-x86_64 test-vm-aarch64 clean
+.PHONY: all deps build asan build-aarch64 check demo test-unit test-unit-aarch64 test-asan test-vm test-vm-x86_64 \
+	test-vm-aarch64 clean
 
 all: build
 
@@ -24,7 +25,8 @@ $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) $(MESON_OPTS) -Db_sanitize=address,undefined -Db_lundef=false -Dvm_tests=false
 
 # The aarch64 cross build: static binaries for the arm64 test guest (vmrun --arch aarch64), json-c from an arm64
-# sysroot of Debian packages under the cache. Its tests are the VM suite, run in the aarch64 guest.
+# sysroot of Debian packages under the cache. Its tests: the VM suite in the aarch64 guest, and the unit tests
+# as arm64 binaries under qemu-aarch64-static.
 $(ARM_BUILD)/build.ninja:
 	cross=$$(test/vm/cross/sysroot-aarch64) && meson setup $(ARM_BUILD) $(MESON_OPTS) \
 		--cross-file test/vm/cross/aarch64-linux-gnu.ini --cross-file "$$cross" \
@@ -46,6 +48,10 @@ test-unit: build
 	@echo "== unit tests"
 	meson test -C $(BUILD) --suite unit --logbase unit --print-errorlogs
 
+test-unit-aarch64: build-aarch64
+	@echo "== unit tests, cross-built for aarch64, under qemu-aarch64-static"
+	meson test -C $(ARM_BUILD) --suite unit --logbase unit --print-errorlogs
+
 test-asan: asan
 	@echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	$(SANITIZE) meson test -C $(ASAN_BUILD) --suite unit --logbase unit --print-errorlogs
@@ -65,11 +71,13 @@ check: build asan build-aarch64
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory test-unit; \
 	$(MAKE) --no-print-directory test-asan; \
+	$(MAKE) --no-print-directory test-unit-aarch64; \
 	$(MAKE) --no-print-directory test-vm-x86_64; \
 	$(MAKE) --no-print-directory test-vm-aarch64; \
 	echo "== summary (make check took $$(( $$(date +%s) - start )) s)"; \
 	scripts/test-summary unit=$(BUILD)/meson-logs/unit.json asan=$(ASAN_BUILD)/meson-logs/unit.json \
-		vm=$(BUILD)/meson-logs/vm.json vm-aarch64=$(ARM_BUILD)/meson-logs/vm.json
+		unit-aarch64=$(ARM_BUILD)/meson-logs/unit.json vm=$(BUILD)/meson-logs/vm.json \
+		vm-aarch64=$(ARM_BUILD)/meson-logs/vm.json
 
 demo: build build-aarch64
 	@echo "== the device report from inside the test VM (x86_64: intel-iommu with interrupt remapping)"

@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # upci-probe against saved sysfs trees (--root): bad input and a machine without IOMMU groups give one
 # clear line and exit status 2; a good tree gives the report. TAP on stdout.
-# usage: test_upci_probe.sh PROBE
+# usage: test_upci_probe.sh PROBE [WRAPPER...]   (WRAPPER: how to run a cross-built PROBE, e.g. qemu-aarch64-static)
 set -u
 probe=$1
+shift
+wrapper=("$@")
 root=$(mktemp -d); trap 'rm -rf "$root"' EXIT
 n=0 failed=0
 tap() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else failed=$((failed + 1));
@@ -12,7 +14,7 @@ tap() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else failed=$((fa
 # run WANT-STATUS DESCRIPTION ARGS... ; stdout in $out, stderr in $err
 run() {
 	local want=$1 what=$2; shift 2
-	out=$("$probe" --root "$root" "$@" 2>"$root.err"); got=$?; err=$(cat "$root.err"); rm -f "$root.err"
+	out=$("${wrapper[@]}" "$probe" --root "$root" "$@" 2>"$root.err"); got=$?; err=$(cat "$root.err"); rm -f "$root.err"
 	[ "$got" = "$want" ]; tap $? "$what (exit $want)" "got $got; stdout: $out; stderr: $err"
 }
 one_line() { [ "$(printf '%s\n' "$err" | wc -l)" = 1 ] && [ -n "$err" ] && [ -z "$out" ]; tap $? "$1" "stderr: $err"; }
