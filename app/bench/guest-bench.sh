@@ -12,7 +12,7 @@ rm -f "$out"/*.json "$out"/*.dat "$out"/*.png
 step() { echo "guest-bench: $*" >&2; }
 
 cat > "$out/env.json" <<EOF2
-{"env": {"kernel": "$(uname -r)", "vm_kernel": "$UPCI_VM_KERNEL", "qemu": "$UPCI_VM_QEMU",
+{"env": {"arch": "$(uname -m)", "kernel": "$(uname -r)", "vm_kernel": "$UPCI_VM_KERNEL", "qemu": "$UPCI_VM_QEMU",
  "cpu": "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)", "vcpus": $(nproc),
  "date": "$(date -u +%Y-%m-%dT%H:%M:%SZ)", "quick": $([ "$quick" = --quick ] && echo true || echo false)}}
 EOF2
