@@ -3,44 +3,46 @@
 # and `apt-cache` only. It never touches the machine's own apt sources, lists or dpkg database: foreign
 # architectures (arm64) and extra suites (bookworm-backports) are added here and nowhere else.
 #
-#   private_apt_init NAME ARCH SUITE...   sets the array private_apt_opts; refreshes the lists when older than a day
+#   private_apt_init NAME ARCH [SUITE...] sets the array private_apt_opts; refreshes the lists when older than a
+#                                         day. No SUITE: the machine's own suites (bookworm, -updates, -security)
 #   private_apt_download DIR PKG...       downloads PKG... into DIR (kept: a cache), prints nothing
 #
 # The mirrors are the machine's own (its deb822 or one-line sources), so the same reachable Debian mirror
 # serves every architecture. Needs: cache (directory), say and fail (functions) from the caller.
 
-# The machine's Debian mirrors as "URI SUITE" lines (one per suite it lists), with keyring if given.
+# The machine's Debian mirrors as "URI SUITE" lines, one per suite its deb sources list.
 private_apt_machine_sources() {
 	local f
 	for f in /etc/apt/sources.list.d/*.sources; do
 		[ -f "$f" ] || continue
 		awk 'function flush() { if (uris != "" && types ~ /(^| )deb( |$)/)
 				{ n = split(uris, u, " "); m = split(suites, s, " ");
-				  for (i = 1; i <= n; i++) for (j = 1; j <= m; j++) print u[i], s[j], key }
-				uris = suites = key = types = "" }
+				  for (i = 1; i <= n; i++) for (j = 1; j <= m; j++) print u[i], s[j] }
+				uris = suites = types = "" }
 			/^[ \t]*$/ { flush(); next }
 			/^Types:/ { sub(/^Types:[ \t]*/, ""); types = $0 }
 			/^URIs:/ { sub(/^URIs:[ \t]*/, ""); uris = $0 }
 			/^Suites:/ { sub(/^Suites:[ \t]*/, ""); suites = $0 }
-			/^Signed-By:/ { sub(/^Signed-By:[ \t]*/, ""); key = $0 }
 			END { flush() }' "$f"
 	done
 	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
 		[ -f "$f" ] || continue
-		awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i, $(i + 1), ""; next } }' "$f"
+		awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i, $(i + 1); next } }' "$f"
 	done
 }
 
 private_apt_init() {
 	local name=$1 arch=$2; shift 2
-	local dir=$cache/apt/$name suite uri key line want debian_uri= security_uri=
+	local dir=$cache/apt/$name suite uri want debian_uri= security_uri= machine_suites=()
+	local key=/usr/share/keyrings/debian-archive-keyring.gpg
 	mkdir -p "$dir/lists/partial" "$dir/archives/partial" "$dir/etc/parts" "$dir/etc/prefs"
 	: > "$dir/status"
-	while read -r uri suite key; do
+	while read -r uri suite; do
+		machine_suites+=("$suite")
 		case "$suite" in *-security) security_uri=$uri ;; *) [ -n "$debian_uri" ] || debian_uri=$uri ;; esac
 	done < <(private_apt_machine_sources)
 	[ -n "$debian_uri" ] || fail "cannot find a Debian mirror in /etc/apt/sources*"
-	key=/usr/share/keyrings/debian-archive-keyring.gpg
+	[ $# -gt 0 ] || set -- "${machine_suites[@]}"
 	{
 		for want in "$@"; do
 			uri=$debian_uri
