@@ -46,6 +46,7 @@ struct dev_report {
 	int n_usable;
 	struct entry_report *entries;  /* one per MSI-X vector */
 	int n_entries;
+	bool programmed;               /* the probe enabled the vectors for the reading */
 	int program_error;             /* enabling the vectors for the reading failed (negative errno) */
 };
 
@@ -86,6 +87,7 @@ static void collect_msix(struct dev_report *r)
 		r->program_error = upci_irqs_open(r->dev, UPCI_IRQ_MSIX, &irqs);
 		if (!r->program_error)
 			r->program_error = upci_irqs_enable(irqs, 0, m->vectors);
+		r->programmed = !r->program_error;
 	}
 	for (int v = 0; v < r->n_entries; v++) {
 		struct entry_report *e = &r->entries[v];
@@ -321,11 +323,9 @@ static json_object *json_msix_entry(int vector, const struct entry_report *e)
 static json_object *json_msix(const struct dev_report *r)
 {
 	struct upci_dev *dev = r->dev;
-	json_object *entries = json_object_new_array();
-
 	const struct upci_msix_layout *m = upci_dev_msix(dev);
 	struct upci_irq_info irq = { 0 };
-	json_object *o = json_object_new_object();
+	json_object *o = json_object_new_object(), *entries = json_object_new_array();
 
 	upci_dev_irq_info(dev, VFIO_PCI_MSIX_IRQ_INDEX, &irq);
 	json_object_object_add(o, "present", json_object_new_boolean(m->present));
@@ -337,8 +337,7 @@ static json_object *json_msix(const struct dev_report *r)
 	json_object_object_add(o, "table_mapped", json_object_new_boolean(m->table_mapped));
 	json_object_object_add(o, "table_mapped_why", json_object_new_string(m->why));
 	json_object_object_add(o, "can_grow", json_object_new_boolean(irq.count && !(irq.flags & VFIO_IRQ_INFO_NORESIZE)));
-	json_object_object_add(o, "programmed", json_object_new_boolean(!no_msix_program && m->table_mapped &&
-									   !r->program_error));
+	json_object_object_add(o, "programmed", json_object_new_boolean(r->programmed));
 	if (r->program_error)
 		json_object_object_add(o, "program_error", json_object_new_string(strerror(-r->program_error)));
 	for (int v = 0; v < r->n_entries; v++)
