@@ -1,72 +1,59 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * rx_hybrid — receive on an 82574L with the poll/interrupt hybrid and print a line per second.
+ * rx_hybrid — receive on a port with the built-in poll/interrupt hybrid and print a line per second.
  *
  *   rx_hybrid [DEVICE [SECONDS]]
  *
- * One thread serves rx queue 0: it polls while frames arrive and sleeps on the queue's MSI-X vector when
- * the queue is idle, so an idle receiver costs (almost) no CPU.
+ * One thread serves rx queue 0: upci_port_rx() polls while frames arrive and sleeps on the queue's MSI-X
+ * vector when the queue is idle, so an idle receiver costs (almost) no CPU. If an administrator unbinds
+ * the device meanwhile, the port releases it at once and the program says so and exits 0.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
-#include <upci/e1000e.h>
-#include <upci/msix.h>
-
-struct rx {
-	struct e1000e *nic;
-	uint64_t frames, bytes;
-};
-
-static unsigned poll_rx(void *arg, unsigned budget)
-{
-	struct rx *r = arg;
-	struct e1000e_pkt pkts[32];
-	unsigned n = e1000e_rx_burst(r->nic, 0, pkts, budget < 32 ? budget : 32);
-
-	for (unsigned i = 0; i < n; i++)
-		r->bytes += pkts[i].len; /* a real application processes the frame here */
-	r->frames += n;
-	e1000e_rx_free(r->nic, 0, pkts, n);
-	return n;
-}
-
-static void arm(void *arg)
-{
-	e1000e_rx_arm(((struct rx *)arg)->nic, 0);
-}
-
-static void disarm(void *arg)
-{
-	e1000e_rx_disarm(((struct rx *)arg)->nic, 0);
-}
+#include <upci/port.h>
 
 int main(int argc, char **argv)
 {
-	static const struct upci_hybrid_ops ops = { .poll = poll_rx, .arm = arm, .disarm = disarm };
-	struct e1000e_cfg cfg = { .rx_queues = 1, .mode = E1000E_MODE_HYBRID };
+	struct upci_port_cfg cfg = { .rx_queues = 1, .tx_queues = 1, .mode = UPCI_PORT_HYBRID };
 	int seconds = argc > 2 ? atoi(argv[2]) : 10;
-	struct upci_hybrid h;
-	struct rx r = { 0 };
+	uint64_t frames = 0, bytes = 0;
+	struct upci_port *port;
 	time_t end, next;
+	int rc = 0;
 
-	if (e1000e_open(argc > 1 ? argv[1] : NULL, &cfg, &r.nic) || e1000e_start(r.nic))
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("usage: rx_hybrid [DEVICE [SECONDS]]\n  DEVICE: BDF, vendor:device[#n], or none for PCIDEVICE_*\n");
+		return 0;
+	}
+	if (upci_port_open(argc > 1 ? argv[1] : NULL, &cfg, &port) || upci_port_start(port))
 		return 1;
-	upci_hybrid_init(&h, &ops, &r, e1000e_rx_fd(r.nic, 0), NULL);
 	end = time(NULL) + seconds;
 	next = time(NULL) + 1;
 	while (time(NULL) < end) {
-		if (upci_hybrid_step(&h) < 0)
+		struct upci_pkt pkts[32];
+		const struct upci_hybrid_stats *h = upci_port_hybrid_stats(port, 0);
+
+		rc = upci_port_rx(port, 0, pkts, 32);
+		if (rc < 0)
 			break;
+		for (int i = 0; i < rc; i++)
+			bytes += pkts[i].len; /* a real application processes the frame here */
+		frames += (unsigned)rc;
+		upci_pkt_free(pkts, (unsigned)rc);
 		if (time(NULL) >= next) {
 			next++;
 			printf("%" PRIu64 " frames, %" PRIu64 " bytes; polls %" PRIu64 ", sleeps %" PRIu64 ", wakeups %" PRIu64
-			       ", asleep %.1f s\n", r.frames, r.bytes, h.stats.polls, h.stats.sleeps, h.stats.wakeups,
-			       (double)h.stats.ns_asleep / 1e9);
+			       ", asleep %.1f s\n", frames, bytes, h->polls, h->sleeps, h->wakeups, (double)h->ns_asleep / 1e9);
+			fflush(stdout);
 		}
 	}
-	e1000e_close(r.nic);
-	return 0;
+	if (rc == -ENODEV)
+		printf("%s was removed: %" PRIu64 " frames received; exiting\n", upci_port_name(port), frames);
+	upci_port_close(port);
+	return rc < 0 && rc != -ENODEV ? 1 : 0;
 }

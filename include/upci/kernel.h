@@ -43,6 +43,7 @@ struct upci_kernel_ops {
 	struct dirent *(*readdir)(DIR *dir);
 	int (*closedir)(DIR *dir);
 	long (*sysconf)(int name);
+	ssize_t (*write)(int fd, const void *buf, size_t len);
 };
 
 /** upci_kernel_real_ops() - the table of real system calls (the default). */

@@ -153,12 +153,15 @@ int upci_waitset_wait(struct upci_waitset *ws, void **tags, unsigned max, int ti
  * @arm:    enable the queue's interrupt at the device (e.g. write IMS).
  * @disarm: disable it (e.g. write IMC), so polling runs without interrupts.
  * @now_ns: a monotonic clock (NULL: CLOCK_MONOTONIC); tests inject their own.
+ * @event:  the fd given to upci_hybrid_watch() became readable while asleep (e.g. the device's REQ):
+ *          handle it; a negative return ends the step with that value (NULL: ignore the fd).
  */
 struct upci_hybrid_ops {
 	unsigned (*poll)(void *queue, unsigned budget);
 	void (*arm)(void *queue);
 	void (*disarm)(void *queue);
 	uint64_t (*now_ns)(void *queue);
+	int (*event)(void *queue);
 };
 
 /** struct upci_hybrid_cfg - tuning; zero fields take the defaults shown. */
@@ -188,6 +191,7 @@ struct upci_hybrid {
 	struct upci_hybrid_ops ops;
 	void *queue;
 	int fd;                      /* the queue's interrupt eventfd */
+	int event_fd;                /* also woken by this fd (upci_hybrid_watch()), -1 for none */
 	struct upci_hybrid_cfg cfg;
 	struct upci_hybrid_stats stats;
 	unsigned empty_run;          /* empty polls in a row */
@@ -201,10 +205,17 @@ int upci_hybrid_init(struct upci_hybrid *h, const struct upci_hybrid_ops *ops, v
 		     const struct upci_hybrid_cfg *cfg);
 
 /**
+ * upci_hybrid_watch() - also wake from a sleep when @fd becomes readable (the device's REQ/ERR event fd),
+ * and then call ops.event. @fd -1 stops watching. Return: 0, -EINVAL (no event op).
+ */
+int upci_hybrid_watch(struct upci_hybrid *h, int fd);
+
+/**
  * upci_hybrid_step() - one step of the policy: poll; after a run of empty polls arm the interrupt, poll
  * once more (a packet that landed between the last empty poll and the arm is caught here, not by a
  * timeout), and only then sleep on the eventfd; on wake consume the event, disarm, and return to polling.
- * Return: packets processed in this step (0 when it slept or polled empty), or -errno from the wait.
+ * Return: packets processed in this step (0 when it slept or polled empty), or -errno from the wait, or
+ * the negative value ops.event returned.
  */
 int upci_hybrid_step(struct upci_hybrid *h);
 

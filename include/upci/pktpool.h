@@ -5,11 +5,16 @@
  * Every buffer's IOVA is known by arithmetic (no lookup). Free buffers sit in a single-producer /
  * single-consumer ring: one thread may take buffers (rx refill) while another returns them (tx
  * completion) with no lock; more threads need their own pools. No allocation after creation.
+ *
+ * A packet (struct upci_pkt) carries the pool its buffer came from, so any port whose device shares the
+ * pool's IOMMU context can transmit it (zero-copy forwarding) and gives the buffer back to that pool when
+ * the transmission completes.
  */
 #ifndef UPCI_PKTPOOL_H
 #define UPCI_PKTPOOL_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "upci/dma.h"
@@ -27,8 +32,25 @@ struct upci_pktpool {
 	uint32_t *ring;          /* indices of free buffers */
 	struct upci_dma *dma;
 	uint64_t bad_puts;       /* pointers refused by upci_pktpool_put() (not from this pool) */
+	_Atomic uint32_t refs;   /* the creator's and every holder's (upci_pktpool_ref()) */
 	_Alignas(64) _Atomic uint32_t head; /* consumer position (get) */
 	_Alignas(64) _Atomic uint32_t tail; /* producer position (put) */
+};
+
+/**
+ * struct upci_pkt - a frame in a pool buffer.
+ * @buf:      the buffer's start: the frame's first byte (NULL once ownership moved on, e.g. to a tx ring)
+ * @pool:     the pool @buf belongs to
+ * @len:      frame length in bytes (without FCS)
+ * @queue:    the rx queue it arrived on
+ * @rss_hash: the device's RSS hash, 0 when none
+ */
+struct upci_pkt {
+	void *buf;
+	struct upci_pktpool *pool;
+	uint16_t len;
+	uint16_t queue;
+	uint32_t rss_hash;
 };
 
 /**
@@ -38,8 +60,15 @@ struct upci_pktpool {
 int upci_pktpool_create(struct upci_iommu *iommu, uint32_t n_bufs, uint32_t buf_size, int numa_node,
 			struct upci_pktpool **out);
 
-/** upci_pktpool_destroy() - free the pool and its DMA memory. NULL is ignored. */
+/**
+ * upci_pktpool_destroy() - drop the creator's reference; the pool and its DMA memory are freed when the
+ * last holder (a tx queue that still has buffers of it in flight) drops its own. NULL is ignored.
+ */
 void upci_pktpool_destroy(struct upci_pktpool *pool);
+
+/** upci_pktpool_ref() / upci_pktpool_unref() - keep @pool alive while holding its buffers. */
+void upci_pktpool_ref(struct upci_pktpool *pool);
+void upci_pktpool_unref(struct upci_pktpool *pool);
 
 /** upci_pktpool_iova() - the IOVA of @buf (any address inside a buffer works). */
 static inline uint64_t upci_pktpool_iova(const struct upci_pktpool *p, const void *buf)
@@ -82,6 +111,48 @@ static inline unsigned upci_pktpool_put(struct upci_pktpool *p, void *const *buf
 	}
 	atomic_store_explicit(&p->tail, tail + done, memory_order_release);
 	return done;
+}
+
+/** upci_pktpool_owns() - is @buf the start of one of @p's buffers? */
+static inline bool upci_pktpool_owns(const struct upci_pktpool *p, const void *buf)
+{
+	uint64_t off = (uint64_t)((const uint8_t *)buf - p->base);
+
+	return buf && (const uint8_t *)buf >= p->base && off % p->buf_size == 0 && off / p->buf_size < p->n_bufs;
+}
+
+/**
+ * upci_pktpool_alloc() - up to @n packets with empty buffers of @p (len 0). Consumer side.
+ * Return: how many of @pkts were filled.
+ */
+static inline unsigned upci_pktpool_alloc(struct upci_pktpool *p, struct upci_pkt *pkts, unsigned n)
+{
+	void *bufs[32];
+	unsigned got = 0;
+
+	while (got < n) {
+		unsigned want = n - got > 32 ? 32 : n - got, k = upci_pktpool_get(p, bufs, want);
+
+		for (unsigned i = 0; i < k; i++)
+			pkts[got + i] = (struct upci_pkt){ .buf = bufs[i], .pool = p };
+		got += k;
+		if (k < want)
+			break;
+	}
+	return got;
+}
+
+/**
+ * upci_pkt_free() - give the buffers of @pkts back to the pools they came from and set each @buf to NULL.
+ * Packets whose @buf is already NULL are skipped, so the array a tx burst left behind can be passed whole.
+ * Producer side of each pool.
+ */
+static inline void upci_pkt_free(struct upci_pkt *pkts, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (pkts[i].buf && pkts[i].pool && upci_pktpool_put(pkts[i].pool, &pkts[i].buf, 1))
+			pkts[i].buf = NULL;
+	}
 }
 
 /** upci_pktpool_free_count() - buffers in the pool now (a snapshot). */

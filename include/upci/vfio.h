@@ -104,7 +104,8 @@ struct upci_dev_opts {
  * upci_dev_resolve() - turn a device string into a PCI address.
  * @spec: "0000:00:02.0" or "00:02.0"; "8086:10d3" or "8086:10d3#1" (the n-th such device, from 0, in
  *        address order); NULL or "" takes the first address from the SR-IOV device plugin's environment
- *        variables PCIDEVICE_<RESOURCE>=bdf[,bdf...] (variables in name order).
+ *        variables PCIDEVICE_<RESOURCE>=bdf[,bdf...] (variables in name order); "#n" the n-th address of
+ *        those variables (from 0, each variable's list in order).
  * Return: 0, -EINVAL (malformed), -ENODEV (no such device / no PCIDEVICE_ variable).
  */
 int upci_dev_resolve(const char *spec, struct upci_pci_addr *out);

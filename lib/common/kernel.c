@@ -34,6 +34,7 @@ static const struct upci_kernel_ops real_ops = {
 	.readdir = readdir,
 	.closedir = closedir,
 	.sysconf = sysconf,
+	.write = write,
 };
 
 static const struct upci_kernel_ops *current_ops = &real_ops;

@@ -34,6 +34,7 @@ int upci_hybrid_init(struct upci_hybrid *h, const struct upci_hybrid_ops *ops, v
 	h->ops = *ops;
 	h->queue = queue;
 	h->fd = fd;
+	h->event_fd = -1;
 	if (cfg)
 		h->cfg = *cfg;
 	if (!h->cfg.budget)
@@ -95,21 +96,35 @@ static void drain(struct upci_hybrid *h)
 	(void)!upci_kernel()->read(h->fd, &stale, sizeof(stale));
 }
 
-/* Sleep until the eventfd fires or the timeout passes. Return: 1 woken, 0 timeout, -errno. */
+int upci_hybrid_watch(struct upci_hybrid *h, int fd)
+{
+	if (!h || (fd >= 0 && !h->ops.event))
+		return -EINVAL;
+	h->event_fd = fd;
+	return 0;
+}
+
+/* Sleep until the eventfd (or the watched event fd) fires or the timeout passes.
+ * Return: 1 woken, 0 timeout, -errno (or ops.event's negative value). */
 static int sleep_on_fd(struct upci_hybrid *h)
 {
-	struct pollfd p = { .fd = h->fd, .events = POLLIN };
+	struct pollfd p[2] = { { .fd = h->fd, .events = POLLIN }, { .fd = h->event_fd, .events = POLLIN } };
 	uint64_t count, t0 = now_ns(h);
 	int rc;
 
 	do
-		rc = poll(&p, 1, h->cfg.sleep_timeout_ms);
+		rc = poll(p, h->event_fd >= 0 ? 2 : 1, h->cfg.sleep_timeout_ms);
 	while (rc < 0 && errno == EINTR);
 	h->stats.sleeps++;
 	h->stats.ns_asleep += now_ns(h) - t0;
 	if (rc < 0)
 		return -errno;
-	if (rc == 0)
+	if (h->event_fd >= 0 && p[1].revents) {
+		rc = h->ops.event(h->queue);
+		if (rc < 0)
+			return rc;
+	}
+	if (!p[0].revents)
 		return 0;
 	return upci_kernel()->read(h->fd, &count, sizeof(count)) == (ssize_t)sizeof(count) ? 1 : 0;
 }

@@ -43,15 +43,26 @@ int upci_pktpool_create(struct upci_iommu *iommu, uint32_t n_bufs, uint32_t buf_
 		p->ring[i] = i;
 	atomic_store(&p->head, 0);
 	atomic_store(&p->tail, n_bufs);
+	atomic_store(&p->refs, 1);
 	*out = p;
 	return 0;
 }
 
-void upci_pktpool_destroy(struct upci_pktpool *p)
+void upci_pktpool_ref(struct upci_pktpool *p)
 {
-	if (!p)
+	atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
+}
+
+void upci_pktpool_unref(struct upci_pktpool *p)
+{
+	if (!p || atomic_fetch_sub_explicit(&p->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	upci_dma_free(p->dma);
 	free(p->ring);
 	free(p);
+}
+
+void upci_pktpool_destroy(struct upci_pktpool *p)
+{
+	upci_pktpool_unref(p);
 }

@@ -68,32 +68,65 @@ static int cmp_names(const char *a, const char *b)
 	return c ? c : (la > lb) - (la < lb);
 }
 
-/* The first BDF of the first PCIDEVICE_* variable, variables taken in name order. */
-static int resolve_from_env(struct upci_pci_addr *out)
+/* The variable that sorts right after @prev (NULL: the first), among the PCIDEVICE_* ones. */
+static const char *next_env_var(const char *prev)
 {
-	const char *first_var = NULL, *val;
-	char first[UPCI_PCI_ADDR_STRLEN];
-	size_t len;
+	const char *best = NULL;
 
 	for (char **e = environ; e && *e; e++)
-		if (!strncmp(*e, "PCIDEVICE_", 10) && strchr(*e, '=') && (!first_var || cmp_names(*e, first_var) < 0))
-			first_var = *e;
-	if (!first_var) {
+		if (!strncmp(*e, "PCIDEVICE_", 10) && strchr(*e, '=') && (!prev || cmp_names(*e, prev) > 0) &&
+		    (!best || cmp_names(*e, best) < 0))
+			best = *e;
+	return best;
+}
+
+/* The @nth BDF (from 0) of the PCIDEVICE_* variables: variables in name order, each one's list in order. */
+static int resolve_from_env(unsigned nth, struct upci_pci_addr *out)
+{
+	const char *var = next_env_var(NULL), *val = NULL;
+	char bdf[UPCI_PCI_ADDR_STRLEN];
+	unsigned seen = 0;
+	size_t len = 0;
+
+	if (!var) {
 		upci_log(UPCI_LOG_ERR, LOG_VFIO, "no device given and no PCIDEVICE_<RESOURCE>=<bdf> variable in the "
 			 "environment: name a device (0000:00:02.0 or 8086:10d3)");
 		return -ENODEV;
 	}
-	val = first_var + name_len(first_var) + 1;
-	len = strcspn(val, ",");
-	if (len > 0 && len < sizeof(first)) {
-		memcpy(first, val, len);
-		first[len] = '\0';
-		if (upci_pci_addr_parse(first, out) == 0)
+	for (; var; var = next_env_var(var)) {
+		for (val = var + name_len(var) + 1; *val; val += len + (val[len] == ',')) {
+			len = strcspn(val, ",");
+			if (seen++ == nth)
+				goto found;
+		}
+	}
+	upci_log(UPCI_LOG_ERR, LOG_VFIO, "PCIDEVICE_* variables list %u device(s); device #%u was asked for", seen, nth);
+	return -ENODEV;
+found:
+	if (len > 0 && len < sizeof(bdf)) {
+		memcpy(bdf, val, len);
+		bdf[len] = '\0';
+		if (upci_pci_addr_parse(bdf, out) == 0)
 			return 0;
 	}
-	upci_log(UPCI_LOG_ERR, LOG_VFIO, "%.*s: '%.*s' is not a PCI address", (int)name_len(first_var), first_var,
+	upci_log(UPCI_LOG_ERR, LOG_VFIO, "%.*s: '%.*s' is not a PCI address", (int)name_len(var), var,
 		 (int)(len > 40 ? 40 : len), val);
 	return -EINVAL;
+}
+
+/* "#n": the n-th device of the PCIDEVICE_* variables. Return: 0, -EINVAL when @spec is not of that form. */
+static int parse_env_index(const char *spec, unsigned *nth)
+{
+	char *end;
+	unsigned long n;
+
+	if (spec[0] != '#' || spec[1] < '0' || spec[1] > '9')
+		return -EINVAL;
+	n = strtoul(spec + 1, &end, 10);
+	if (*end || n > 255)
+		return -EINVAL;
+	*nth = (unsigned)n;
+	return 0;
 }
 
 int upci_dev_resolve(const char *spec, struct upci_pci_addr *out)
@@ -104,11 +137,14 @@ int upci_dev_resolve(const char *spec, struct upci_pci_addr *out)
 	if (!out)
 		return -EINVAL;
 	if (!spec || !*spec)
-		return resolve_from_env(out);
+		return resolve_from_env(0, out);
+	if (parse_env_index(spec, &nth) == 0)
+		return resolve_from_env(nth, out);
 	if (upci_pci_addr_parse(spec, out) == 0)
 		return 0;
 	if (parse_id_spec(spec, &vendor, &device, &nth) == 0)
 		return resolve_by_id(spec, vendor, device, nth, out);
-	upci_log(UPCI_LOG_ERR, LOG_VFIO, "'%s' is not a device: use 0000:00:02.0, 00:02.0 or 8086:10d3[#n]", spec);
+	upci_log(UPCI_LOG_ERR, LOG_VFIO, "'%s' is not a device: use 0000:00:02.0, 00:02.0, 8086:10d3[#n] or #n "
+		 "(the n-th PCIDEVICE_* address)", spec);
 	return -EINVAL;
 }

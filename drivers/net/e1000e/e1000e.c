@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Intel 82574L driver: bring-up, queues, RSS, MSI-X routing, link, statistics.
- * The descriptor rings themselves are in e1000e_ring.c.
+ * Intel 82574L driver (8086:10d3): bring-up, queues, RSS, MSI-X routing, link, statistics, behind the
+ * driver ops of upci/driver.h (applications use upci/port.h). The descriptor rings are in e1000e_ring.c.
+ *
+ * Two rx and two tx queues, extended rx descriptors, RSS over the rx queues, all five MSI-X vectors routed
+ * through IVAR (rx0, rx1, tx0, tx1, other), interrupt throttling, link-state interrupts.
  */
 #include <errno.h>
 #include <poll.h>
@@ -12,7 +15,7 @@
 #include "e1000e_regs.h"
 #include "e1000e_ring.h"
 #include "upci/dma.h"
-#include "upci/e1000e.h"
+#include "upci/driver.h"
 #include "upci/io.h"
 #include "upci/kernel.h"
 #include "upci/log.h"
@@ -21,6 +24,7 @@
 
 #define LOG_E1000E "e1000e"
 #define BUF_SIZE 2048u /* RCTL.BSIZE 2048: any standard frame fits one buffer */
+#define E1000E_MAX_QUEUES 2
 
 enum { VEC_RX0 = 0, VEC_RX1 = 1, VEC_TX0 = 2, VEC_TX1 = 3, VEC_OTHER = 4 };
 
@@ -29,6 +33,23 @@ static const uint8_t default_rss_key[40] = {
 	0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0,
 	0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c,
 	0x6a, 0x42, 0xb7, 0x3b, 0xbe, 0xac, 0x01, 0xfa,
+};
+
+/* What the driver keeps of the port configuration, checked and with the defaults filled in. */
+struct e1000e_cfg {
+	unsigned rx_queues, tx_queues;
+	unsigned rx_ring_size, tx_ring_size;
+	bool rss_off;
+	uint8_t rss_key[40];
+	unsigned eitr_us;        /* per queue vector; QEMU 7.2 enforces at least 128 us whatever is written */
+	bool promiscuous;
+};
+
+/* Device counters, accumulated: the 82574's clear on read. */
+struct e1000e_acc {
+	uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+	uint64_t rx_missed, rx_no_descriptor, rx_crc_errors, rx_short, rx_long;
+	uint64_t link_changes;
 };
 
 struct e1000e {
@@ -40,9 +61,9 @@ struct e1000e {
 	struct upci_dma *ring_mem;
 	struct e1000e_rxq rxq[E1000E_MAX_QUEUES];
 	struct e1000e_txq txq[E1000E_MAX_QUEUES];
-	struct upci_pktpool *rx_pool[E1000E_MAX_QUEUES], *tx_pool[E1000E_MAX_QUEUES];
 	void **buf_slots;
-	struct e1000e_stats acc; /* device counters accumulated (they clear on read) */
+	struct upci_pktpool **pool_slots;
+	struct e1000e_acc acc;
 	bool started;
 };
 
@@ -70,22 +91,26 @@ static void sleep_ms(unsigned ms)
 	nanosleep(&ts, NULL);
 }
 
-static int check_cfg(struct e1000e_cfg *c)
+static bool ring_size_ok(unsigned n)
 {
-	if (!c->rx_queues)
-		c->rx_queues = 2;
-	if (!c->tx_queues)
-		c->tx_queues = 2;
-	if (!c->rx_ring_size)
-		c->rx_ring_size = 512;
-	if (!c->tx_ring_size)
-		c->tx_ring_size = 512;
-	if (!c->pool_bufs)
-		c->pool_bufs = 2 * (c->rx_ring_size > c->tx_ring_size ? c->rx_ring_size : c->tx_ring_size);
-	if (c->rx_queues > 2 || c->tx_queues > 2 || c->rx_ring_size < 8 || c->rx_ring_size > 4096 ||
-	    (c->rx_ring_size & (c->rx_ring_size - 1)) || c->tx_ring_size < 8 || c->tx_ring_size > 4096 ||
-	    (c->tx_ring_size & (c->tx_ring_size - 1)) || c->pool_bufs < c->rx_ring_size || c->mode > E1000E_MODE_HYBRID)
+	return n >= 8 && n <= 4096 && !(n & (n - 1));
+}
+
+/* The port configuration as this device can do it: 1-2 queues, rings a power of two in 8..4096. */
+static int take_cfg(struct e1000e_cfg *c, const struct upci_port_cfg *pc, const char *name)
+{
+	*c = (struct e1000e_cfg){ .rx_queues = pc->rx_queues ? pc->rx_queues : 2,
+				  .tx_queues = pc->tx_queues ? pc->tx_queues : 2,
+				  .rx_ring_size = pc->rx_ring_size, .tx_ring_size = pc->tx_ring_size,
+				  .rss_off = pc->rss_off, .eitr_us = pc->irq_throttle_us, .promiscuous = pc->promiscuous };
+	memcpy(c->rss_key, pc->rss_key, sizeof(c->rss_key));
+	if (c->rx_queues > E1000E_MAX_QUEUES || c->tx_queues > E1000E_MAX_QUEUES || !ring_size_ok(c->rx_ring_size) ||
+	    !ring_size_ok(c->tx_ring_size)) {
+		upci_log(UPCI_LOG_ERR, LOG_E1000E, "%s: the 82574L has 1-2 rx and tx queues and rings of a power of two "
+			 "in 8..4096 descriptors (asked: %u/%u queues, %u/%u descriptors)", name, pc->rx_queues, pc->tx_queues,
+			 pc->rx_ring_size, pc->tx_ring_size);
 		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -129,7 +154,7 @@ static void init_mac(struct e1000e *nic)
 /* Read every clear-on-read counter into the accumulators. */
 static void collect_stats(struct e1000e *nic)
 {
-	struct e1000e_stats *a = &nic->acc;
+	struct e1000e_acc *a = &nic->acc;
 	uint64_t lo;
 
 	a->rx_packets += rd(nic, E1000E_GPRC);
@@ -145,49 +170,41 @@ static void collect_stats(struct e1000e *nic)
 	a->rx_long += rd(nic, E1000E_ROC);
 }
 
-/* Rings in one DMA allocation; a pool per queue. */
+/* Rings in one DMA allocation; the rx pools come with rx_queue_setup, tx buffers name their own pools. */
 static int alloc_queues(struct e1000e *nic)
 {
 	const struct e1000e_cfg *c = &nic->cfg;
 	struct upci_iommu *m = upci_dev_iommu(nic->dev);
 	size_t rx_bytes = (size_t)c->rx_ring_size * sizeof(union e1000e_rx_desc);
 	size_t tx_bytes = (size_t)c->tx_ring_size * sizeof(struct e1000e_tx_desc);
-	size_t slots = (size_t)c->rx_queues * c->rx_ring_size + (size_t)c->tx_queues * c->tx_ring_size;
-	int node = upci_dev_numa_node(nic->dev), rc;
+	size_t rx_slots = (size_t)c->rx_queues * c->rx_ring_size, tx_slots = (size_t)c->tx_queues * c->tx_ring_size;
 	size_t off = 0;
 	void **slot;
+	struct upci_pktpool **pools;
+	int rc;
 
-	rc = upci_dma_alloc(m, c->rx_queues * rx_bytes + c->tx_queues * tx_bytes, node, 0, &nic->ring_mem);
+	rc = upci_dma_alloc(m, c->rx_queues * rx_bytes + c->tx_queues * tx_bytes, upci_dev_numa_node(nic->dev), 0,
+			    &nic->ring_mem);
 	if (rc)
 		return rc;
-	nic->buf_slots = calloc(slots, sizeof(void *));
-	if (!nic->buf_slots)
+	nic->buf_slots = calloc(rx_slots + tx_slots, sizeof(void *));
+	nic->pool_slots = calloc(tx_slots, sizeof(*nic->pool_slots));
+	if (!nic->buf_slots || !nic->pool_slots)
 		return -ENOMEM;
 	slot = nic->buf_slots;
-	for (unsigned q = 0; q < c->rx_queues; q++, off += rx_bytes) {
-		struct e1000e_rxq *r = &nic->rxq[q];
-
-		rc = upci_pktpool_create(m, c->pool_bufs, BUF_SIZE, node, &nic->rx_pool[q]);
-		if (rc)
-			return rc;
-		*r = (struct e1000e_rxq){ .ring = (void *)(nic->ring_mem->va + off), .ring_iova = nic->ring_mem->iova + off,
-					  .size = c->rx_ring_size, .bufs = slot, .pool = nic->rx_pool[q],
-					  .regs = nic->regs, .rdt_reg = E1000E_RDT0 + q * E1000E_QUEUE_STRIDE,
-					  .index = (uint16_t)q };
-		slot += c->rx_ring_size;
-	}
-	for (unsigned q = 0; q < c->tx_queues; q++, off += tx_bytes) {
-		struct e1000e_txq *t = &nic->txq[q];
-
-		rc = upci_pktpool_create(m, c->pool_bufs, BUF_SIZE, node, &nic->tx_pool[q]);
-		if (rc)
-			return rc;
-		*t = (struct e1000e_txq){ .ring = (void *)(nic->ring_mem->va + off), .ring_iova = nic->ring_mem->iova + off,
-					  .size = c->tx_ring_size, .bufs = slot, .pool = nic->tx_pool[q],
-					  .regs = nic->regs, .tdt_reg = E1000E_TDT0 + q * E1000E_QUEUE_STRIDE,
-					  .index = (uint16_t)q };
-		slot += c->tx_ring_size;
-	}
+	pools = nic->pool_slots;
+	for (unsigned q = 0; q < c->rx_queues; q++, off += rx_bytes, slot += c->rx_ring_size)
+		nic->rxq[q] = (struct e1000e_rxq){ .ring = (void *)(nic->ring_mem->va + off),
+						   .ring_iova = nic->ring_mem->iova + off, .size = c->rx_ring_size,
+						   .bufs = slot, .regs = nic->regs,
+						   .rdt_reg = E1000E_RDT0 + q * E1000E_QUEUE_STRIDE,
+						   .irq_cause = e1000e_vector_routes[q ? VEC_RX1 : VEC_RX0].cause,
+						   .index = (uint16_t)q };
+	for (unsigned q = 0; q < c->tx_queues; q++, off += tx_bytes, slot += c->tx_ring_size, pools += c->tx_ring_size)
+		nic->txq[q] = (struct e1000e_txq){ .ring = (void *)(nic->ring_mem->va + off),
+						   .ring_iova = nic->ring_mem->iova + off, .size = c->tx_ring_size,
+						   .bufs = slot, .pools = pools, .regs = nic->regs,
+						   .tdt_reg = E1000E_TDT0 + q * E1000E_QUEUE_STRIDE, .index = (uint16_t)q };
 	return 0;
 }
 
@@ -268,9 +285,9 @@ static int init_interrupts(struct e1000e *nic)
 	wr(nic, E1000E_EIAC, queue_causes);
 	wr(nic, E1000E_IAM, ~queue_causes | E1000E_ICR_OTHER);
 	wr(nic, E1000E_CTRL_EXT, rd(nic, E1000E_CTRL_EXT) | E1000E_CTRL_EXT_EIAME | E1000E_CTRL_EXT_PBA_CLR);
-	wr(nic, E1000E_ITR, us_to_itr(nic->cfg.itr_us));
+	wr(nic, E1000E_ITR, 0);
 	for (unsigned v = 0; v < E1000E_MSIX_VECTORS; v++)
-		wr(nic, E1000E_EITR0 + 4 * v, us_to_itr(nic->cfg.eitr_us[v]));
+		wr(nic, E1000E_EITR0 + 4 * v, v == VEC_OTHER ? 0 : us_to_itr(nic->cfg.eitr_us));
 	rc = upci_irqs_open(nic->dev, UPCI_IRQ_MSIX, &nic->irqs);
 	if (!rc)
 		rc = upci_irqs_enable(nic->irqs, 0, E1000E_MSIX_VECTORS);
@@ -292,31 +309,27 @@ static int check_identity(struct e1000e *nic)
 	return 0;
 }
 
-int e1000e_open(const char *spec, const struct e1000e_cfg *cfg, struct e1000e **out)
+/* ---- the driver ops (upci/driver.h) ---- */
+
+static void e1000e_close(void *priv, bool removed);
+
+static int e1000e_init(struct upci_dev *dev, const struct upci_port_cfg *pc, void **priv, struct upci_drv_port *port)
 {
 	struct e1000e *nic = calloc(1, sizeof(*nic));
 	int rc;
 
-	*out = NULL;
+	*priv = NULL;
 	if (!nic)
 		return -ENOMEM;
-	if (cfg)
-		nic->cfg = *cfg;
-	rc = check_cfg(&nic->cfg);
-	if (rc) {
-		upci_log(UPCI_LOG_ERR, LOG_E1000E, "bad configuration: 1-2 queues, ring sizes powers of two in 8..4096, "
-			 "pool at least one rx ring");
-		free(nic);
-		return rc;
-	}
-	rc = upci_dev_open(spec, NULL, &nic->dev);
+	nic->dev = dev;
+	rc = take_cfg(&nic->cfg, pc, upci_dev_name(dev));
 	if (!rc)
 		rc = check_identity(nic);
 	if (!rc)
-		rc = upci_dev_enable(nic->dev);
+		rc = upci_dev_enable(dev);
 	if (!rc) {
-		nic->regs = upci_dev_bar(nic->dev, 0);
-		rc = reset_device(nic);
+		nic->regs = upci_dev_bar(dev, 0);
+		rc = nic->regs ? reset_device(nic) : -ENODEV;
 	}
 	if (!rc) {
 		init_mac(nic);
@@ -330,21 +343,50 @@ int e1000e_open(const char *spec, const struct e1000e_cfg *cfg, struct e1000e **
 		rc = init_interrupts(nic);
 	}
 	if (rc) {
-		e1000e_close(nic);
+		e1000e_close(nic, false);
 		return rc;
 	}
-	*out = nic;
+	*port = (struct upci_drv_port){ .rx_queues = nic->cfg.rx_queues, .tx_queues = nic->cfg.tx_queues,
+					.rx_ring_size = nic->cfg.rx_ring_size, .tx_ring_size = nic->cfg.tx_ring_size,
+					.rx_buf_size = BUF_SIZE, .irqs = nic->irqs, .link_vector = VEC_OTHER,
+					.vectors = E1000E_MSIX_VECTORS };
+	for (unsigned q = 0; q < UPCI_PORT_MAX_QUEUES; q++)
+		port->rx_vector[q] = q < nic->cfg.rx_queues ? (q ? VEC_RX1 : VEC_RX0) : -1;
+	memcpy(port->mac, nic->mac, 6);
+	*priv = nic;
 	return 0;
 }
 
-int e1000e_start(struct e1000e *nic)
+static int e1000e_rx_queue_setup(void *priv, unsigned q, struct upci_pktpool *pool, void **rxq)
 {
+	struct e1000e *nic = priv;
+
+	if (q >= nic->cfg.rx_queues || !pool || pool->buf_size < BUF_SIZE || pool->n_bufs < nic->cfg.rx_ring_size)
+		return -EINVAL;
+	nic->rxq[q].pool = pool;
+	*rxq = &nic->rxq[q];
+	return 0;
+}
+
+static int e1000e_tx_queue_setup(void *priv, unsigned q, void **txq)
+{
+	struct e1000e *nic = priv;
+
+	if (q >= nic->cfg.tx_queues)
+		return -EINVAL;
+	*txq = &nic->txq[q];
+	return 0;
+}
+
+static int e1000e_start(void *priv)
+{
+	struct e1000e *nic = priv;
 	uint32_t rctl = E1000E_RCTL_EN | E1000E_RCTL_BAM | E1000E_RCTL_SECRC | E1000E_RCTL_BSIZE_2048;
 
 	if (nic->started)
 		return 0;
 	for (unsigned q = 0; q < nic->cfg.rx_queues; q++) {
-		if (e1000e_rxq_fill(&nic->rxq[q])) {
+		if (!nic->rxq[q].pool || e1000e_rxq_fill(&nic->rxq[q])) {
 			upci_log(UPCI_LOG_ERR, LOG_E1000E, "%s: rx pool %u has fewer buffers than its ring",
 				 upci_dev_name(nic->dev), q);
 			return -ENOMEM;
@@ -371,20 +413,26 @@ static void reclaim_buffers(struct e1000e *nic)
 	for (unsigned q = 0; q < nic->cfg.tx_queues; q++) {
 		struct e1000e_txq *t = &nic->txq[q];
 
-		for (uint32_t i = 0; t->bufs && i < t->size; i++)
-			if (t->bufs[i] && upci_pktpool_put(t->pool, &t->bufs[i], 1))
+		for (uint32_t i = 0; t->bufs && i < t->size; i++) {
+			if (t->bufs[i] && upci_pktpool_put(t->pools[i], &t->bufs[i], 1))
 				t->bufs[i] = NULL;
+			t->pools[i] = NULL;
+		}
 		t->tail = t->clean = 0;
 	}
 }
 
-int e1000e_stop(struct e1000e *nic)
+static int e1000e_stop(void *priv)
 {
+	struct e1000e *nic = priv;
+
 	if (!nic->started)
 		return 0;
-	wr(nic, E1000E_RCTL, 0);
-	wr(nic, E1000E_TCTL, 0);
-	sleep_ms(1); /* let the device finish the descriptor it was on */
+	if (!upci_dev_removed(nic->dev)) {
+		wr(nic, E1000E_RCTL, 0);
+		wr(nic, E1000E_TCTL, 0);
+		sleep_ms(1); /* let the device finish the descriptor it was on */
+	}
 	reclaim_buffers(nic);
 	init_rx(nic);
 	init_tx(nic);
@@ -392,181 +440,155 @@ int e1000e_stop(struct e1000e *nic)
 	return 0;
 }
 
-void e1000e_close(struct e1000e *nic)
+static void e1000e_close(void *priv, bool removed)
 {
+	struct e1000e *nic = priv;
+
 	if (!nic)
 		return;
-	if (nic->regs && !upci_dev_removed(nic->dev)) {
+	if (nic->regs && !removed && !upci_dev_removed(nic->dev)) {
 		wr(nic, E1000E_IMC, ~0u);
 		e1000e_stop(nic);
+	} else if (nic->buf_slots) {
+		reclaim_buffers(nic); /* the device is gone: it no longer reads or writes them */
 	}
 	upci_irqs_close(nic->irqs);
-	for (unsigned q = 0; q < E1000E_MAX_QUEUES; q++) {
-		upci_pktpool_destroy(nic->rx_pool[q]);
-		upci_pktpool_destroy(nic->tx_pool[q]);
-	}
 	upci_dma_free(nic->ring_mem);
 	free(nic->buf_slots);
-	upci_dev_close(nic->dev);
+	free(nic->pool_slots);
 	free(nic);
 }
 
-void e1000e_mac(const struct e1000e *nic, uint8_t mac[6])
+static void e1000e_link_get(void *priv, struct upci_link *out)
 {
-	memcpy(mac, nic->mac, 6);
-}
-
-bool e1000e_link(const struct e1000e *nic, unsigned *mbps, bool *full_duplex)
-{
-	uint32_t st = upci_bar_read32(nic->regs, E1000E_STATUS);
+	struct e1000e *nic = priv;
+	uint32_t st = rd(nic, E1000E_STATUS);
 	unsigned speed = (st >> E1000E_STATUS_SPEED_SHIFT) & 3;
 
-	if (mbps)
-		*mbps = speed == 0 ? 10 : speed == 1 ? 100 : 1000;
-	if (full_duplex)
-		*full_duplex = st & E1000E_STATUS_FD;
-	return st != 0xffffffffu && (st & E1000E_STATUS_LU);
+	out->mbps = speed == 0 ? 10 : speed == 1 ? 100 : 1000;
+	out->full_duplex = st & E1000E_STATUS_FD;
+	out->up = st != 0xffffffffu && (st & E1000E_STATUS_LU);
 }
 
-unsigned e1000e_rx_burst(struct e1000e *nic, unsigned q, struct e1000e_pkt *pkts, unsigned n)
+static unsigned e1000e_rx_burst(void *rxq, struct upci_pkt *pkts, unsigned n)
 {
-	return q < nic->cfg.rx_queues ? e1000e_rxq_burst(&nic->rxq[q], pkts, n) : 0;
+	return e1000e_rxq_burst(rxq, pkts, n);
 }
 
-void e1000e_rx_free(struct e1000e *nic, unsigned q, struct e1000e_pkt *pkts, unsigned n)
+static unsigned e1000e_tx_burst(void *txq, struct upci_pkt *pkts, unsigned n)
 {
-	for (unsigned i = 0; q < nic->cfg.rx_queues && i < n; i++)
-		if (pkts[i].buf && upci_pktpool_put(nic->rx_pool[q], &pkts[i].buf, 1))
-			pkts[i].buf = NULL;
+	return e1000e_txq_burst(txq, pkts, n);
 }
 
-unsigned e1000e_tx_alloc(struct e1000e *nic, unsigned q, struct e1000e_pkt *pkts, unsigned n)
+static bool e1000e_tx_clean(void *txq)
 {
-	void *bufs[64];
-	unsigned got = 0;
+	struct e1000e_txq *t = txq;
 
-	while (q < nic->cfg.tx_queues && got < n) {
-		unsigned want = n - got > 64 ? 64 : n - got, k;
-
-		if (upci_pktpool_free_count(nic->tx_pool[q]) < want)
-			e1000e_txq_clean(&nic->txq[q]);
-		k = upci_pktpool_get(nic->tx_pool[q], bufs, want);
-		for (unsigned i = 0; i < k; i++) {
-			pkts[got + i].buf = bufs[i];
-			pkts[got + i].len = 0;
-			pkts[got + i].queue = (uint16_t)q;
-			pkts[got + i].rss_hash = 0;
-		}
-		got += k;
-		if (k < want)
-			break;
-	}
-	return got;
+	e1000e_txq_clean(t);
+	return t->clean == t->tail;
 }
 
-unsigned e1000e_tx_burst(struct e1000e *nic, unsigned q, struct e1000e_pkt *pkts, unsigned n)
+static bool e1000e_rx_ready(const void *rxq)
 {
-	return q < nic->cfg.tx_queues ? e1000e_txq_burst(&nic->txq[q], pkts, n) : 0;
+	return e1000e_rxq_ready(rxq);
 }
 
-bool e1000e_tx_done(struct e1000e *nic, unsigned q)
+static void e1000e_rx_arm(void *rxq)
 {
-	if (q >= nic->cfg.tx_queues)
-		return true;
-	e1000e_txq_clean(&nic->txq[q]);
-	return nic->txq[q].clean == nic->txq[q].tail;
-}
+	struct e1000e_rxq *r = rxq;
 
-bool e1000e_rx_ready(const struct e1000e *nic, unsigned q)
-{
-	return q < nic->cfg.rx_queues && e1000e_rxq_ready(&nic->rxq[q]);
-}
-
-void e1000e_rx_arm(struct e1000e *nic, unsigned q)
-{
 	/* QEMU: the IMS bit of an auto-cleared cause is cleared after each message: arm every time. */
-	wr(nic, E1000E_IMS, e1000e_vector_routes[q ? VEC_RX1 : VEC_RX0].cause);
+	upci_bar_write32(r->regs, E1000E_IMS, r->irq_cause);
 }
 
-void e1000e_rx_disarm(struct e1000e *nic, unsigned q)
+static void e1000e_rx_disarm(void *rxq)
 {
-	wr(nic, E1000E_IMC, e1000e_vector_routes[q ? VEC_RX1 : VEC_RX0].cause);
+	struct e1000e_rxq *r = rxq;
+
+	upci_bar_write32(r->regs, E1000E_IMC, r->irq_cause);
 }
 
-int e1000e_rx_fd(const struct e1000e *nic, unsigned q)
+/* The "other" vector fired: acknowledge it; 1 when the cause was a link change. */
+static int e1000e_link_event(void *priv)
 {
-	return upci_irqs_fd(nic->irqs, q ? VEC_RX1 : VEC_RX0);
-}
+	struct e1000e *nic = priv;
+	uint32_t icr = rd(nic, E1000E_ICR);
+	int changed = 0;
 
-int e1000e_other_fd(const struct e1000e *nic)
-{
-	return upci_irqs_fd(nic->irqs, VEC_OTHER);
-}
-
-int e1000e_rx_wait(struct e1000e *nic, unsigned q, int timeout_ms)
-{
-	uint64_t stale;
-	int rc;
-
-	if (q >= nic->cfg.rx_queues)
-		return -EINVAL;
-	(void)!upci_kernel()->read(e1000e_rx_fd(nic, q), &stale, sizeof(stale)); /* signals from before the arm */
-	e1000e_rx_arm(nic, q);
-	if (e1000e_rx_ready(nic, q)) { /* a frame that landed before the arm raised no interrupt */
-		e1000e_rx_disarm(nic, q);
-		return 1;
-	}
-	rc = upci_irqs_wait(nic->irqs, q ? VEC_RX1 : VEC_RX0, timeout_ms);
-	e1000e_rx_disarm(nic, q);
-	return rc < 0 ? rc : rc > 0 || e1000e_rx_ready(nic, q);
-}
-
-int e1000e_link_wait(struct e1000e *nic, int timeout_ms)
-{
-	uint32_t icr;
-	int rc;
-
-	wr(nic, E1000E_IMS, E1000E_ICR_LSC | E1000E_ICR_OTHER);
-	rc = upci_irqs_wait(nic->irqs, VEC_OTHER, timeout_ms);
-	if (rc <= 0)
-		return rc;
-	icr = rd(nic, E1000E_ICR);
 	/* MSI-X mode: write 1s to clear; a lingering LSC or RXO would keep re-raising OTHER. */
 	wr(nic, E1000E_ICR, E1000E_ICR_LSC | E1000E_ICR_RXO | E1000E_ICR_OTHER);
-	if (icr & E1000E_ICR_LSC) {
+	if (icr != 0xffffffffu && (icr & E1000E_ICR_LSC)) {
 		nic->acc.link_changes++;
-		rc = 1;
-	} else {
-		rc = 0; /* another "other" cause (a full ring's RXO): nothing for the link */
-	}
+		changed = 1;
+	} /* else another "other" cause (a full ring's RXO): nothing for the link */
 	wr(nic, E1000E_IMS, E1000E_ICR_LSC | E1000E_ICR_OTHER);
-	return rc;
+	return changed;
 }
 
-void e1000e_get_stats(struct e1000e *nic, struct e1000e_stats *out)
+static void e1000e_stats(void *priv, struct upci_port_stats *out)
 {
+	struct e1000e *nic = priv;
+	const struct e1000e_acc *a = &nic->acc;
+
 	if (!upci_dev_removed(nic->dev))
 		collect_stats(nic);
-	*out = nic->acc;
-	out->drv_rx_dropped = 0;
-	out->drv_tx_refused = 0;
+	out->rx_packets = a->rx_packets;
+	out->rx_bytes = a->rx_bytes;
+	out->tx_packets = a->tx_packets;
+	out->tx_bytes = a->tx_bytes;
+	out->rx_missed = a->rx_missed;
+	out->rx_no_descriptor = a->rx_no_descriptor;
+	out->rx_errors = a->rx_crc_errors + a->rx_short + a->rx_long;
+	out->link_changes = a->link_changes;
 	for (unsigned q = 0; q < E1000E_MAX_QUEUES; q++) {
 		const struct e1000e_rx_stats *r = &nic->rxq[q].stats;
 		const struct e1000e_tx_stats *t = &nic->txq[q].stats;
 
-		out->drv_rx_packets[q] = r->packets;
-		out->drv_tx_packets[q] = t->packets;
+		out->q_rx_packets[q] = r->packets;
+		out->q_tx_packets[q] = t->packets;
 		out->drv_rx_dropped += r->bad_length + r->bad_status + r->no_buffer;
 		out->drv_tx_refused += t->bad_length + t->foreign_buffer;
 	}
 }
 
-struct upci_dev *e1000e_dev(const struct e1000e *nic)
+/* Enable the vector's cause for one message (QEMU clears auto-cleared IMS bits after each), then set it. */
+static int e1000e_raise_irq(void *priv, unsigned vector)
 {
-	return nic->dev;
+	struct e1000e *nic = priv;
+
+	if (vector >= E1000E_MSIX_VECTORS)
+		return -EINVAL;
+	wr(nic, E1000E_IMS, e1000e_vector_routes[vector].cause | E1000E_ICR_LSC);
+	wr(nic, E1000E_ICS, e1000e_vector_routes[vector].ics);
+	return 0;
 }
 
-struct upci_irqs *e1000e_irqs(const struct e1000e *nic)
-{
-	return nic->irqs;
-}
+static const struct upci_driver_ops e1000e_ops = {
+	.init = e1000e_init,
+	.rx_queue_setup = e1000e_rx_queue_setup,
+	.tx_queue_setup = e1000e_tx_queue_setup,
+	.start = e1000e_start,
+	.stop = e1000e_stop,
+	.close = e1000e_close,
+	.rx_burst = e1000e_rx_burst,
+	.tx_burst = e1000e_tx_burst,
+	.tx_clean = e1000e_tx_clean,
+	.rx_ready = e1000e_rx_ready,
+	.rx_arm = e1000e_rx_arm,
+	.rx_disarm = e1000e_rx_disarm,
+	.link_get = e1000e_link_get,
+	.link_event = e1000e_link_event,
+	.stats = e1000e_stats,
+	.raise_irq = e1000e_raise_irq,
+};
+
+static const struct upci_pci_id e1000e_ids[] = {
+	{ 0x8086, 0x10d3 }, /* 82574L */
+};
+
+const struct upci_driver upci_e1000e_driver = {
+	.name = "e1000e",
+	.ids = e1000e_ids,
+	.n_ids = sizeof(e1000e_ids) / sizeof(e1000e_ids[0]),
+	.ops = &e1000e_ops,
+};

@@ -56,7 +56,7 @@ static bool rx_desc_ok(struct e1000e_rxq *q, uint32_t status, uint16_t len)
 	return true;
 }
 
-unsigned e1000e_rxq_burst(struct e1000e_rxq *q, struct e1000e_pkt *pkts, unsigned max)
+unsigned e1000e_rxq_burst(struct e1000e_rxq *q, struct upci_pkt *pkts, unsigned max)
 {
 	uint32_t mask = q->size - 1, i = q->next, refill = (q->next + q->size - 1) & mask;
 	unsigned got = 0, seen = 0;
@@ -81,6 +81,7 @@ unsigned e1000e_rxq_burst(struct e1000e_rxq *q, struct e1000e_pkt *pkts, unsigne
 			fresh = q->bufs[i];
 		} else {
 			pkts[got].buf = q->bufs[i];
+			pkts[got].pool = q->pool;
 			pkts[got].len = len;
 			pkts[got].queue = q->index;
 			pkts[got].rss_hash = hash;
@@ -101,14 +102,6 @@ unsigned e1000e_rxq_burst(struct e1000e_rxq *q, struct e1000e_pkt *pkts, unsigne
 	return got;
 }
 
-/* Is @buf the start of one of @pool's buffers? (Its IOVA is computed from the pool.) */
-static bool pool_owns(const struct upci_pktpool *pool, const void *buf)
-{
-	uintptr_t off = (uintptr_t)buf - (uintptr_t)pool->base;
-
-	return buf && (const uint8_t *)buf >= pool->base && off % pool->buf_size == 0 && off / pool->buf_size < pool->n_bufs;
-}
-
 uint32_t e1000e_txq_room(const struct e1000e_txq *q)
 {
 	return q->size - 1 - ((q->tail - q->clean) & (q->size - 1));
@@ -125,15 +118,16 @@ unsigned e1000e_txq_clean(struct e1000e_txq *q)
 		if (!(d->sta & E1000E_TXD_STA_DD))
 			break;
 		upci_dma_rmb(); /* the device is done with the buffer only once DD is seen: nothing before it */
-		upci_pktpool_put(q->pool, &q->bufs[q->clean], 1);
+		upci_pktpool_put(q->pools[q->clean], &q->bufs[q->clean], 1);
 		q->bufs[q->clean] = NULL;
+		q->pools[q->clean] = NULL;
 		q->clean = (q->clean + 1) & mask;
 		done++;
 	}
 	return done;
 }
 
-unsigned e1000e_txq_burst(struct e1000e_txq *q, struct e1000e_pkt *pkts, unsigned n)
+unsigned e1000e_txq_burst(struct e1000e_txq *q, struct upci_pkt *pkts, unsigned n)
 {
 	uint32_t mask = q->size - 1, room;
 	unsigned sent = 0;
@@ -141,13 +135,14 @@ unsigned e1000e_txq_burst(struct e1000e_txq *q, struct e1000e_pkt *pkts, unsigne
 	e1000e_txq_clean(q);
 	room = e1000e_txq_room(q);
 	for (unsigned k = 0; k < n; k++) {
+		struct upci_pktpool *pool = pkts[k].pool;
 		volatile struct e1000e_tx_desc *d;
 
-		if (!pool_owns(q->pool, pkts[k].buf)) {
+		if (!pool || !upci_pktpool_owns(pool, pkts[k].buf)) {
 			q->stats.foreign_buffer++;
 			continue; /* refused: stays the caller's, counted */
 		}
-		if (pkts[k].len == 0 || pkts[k].len > q->pool->buf_size) {
+		if (pkts[k].len == 0 || pkts[k].len > pool->buf_size) {
 			q->stats.bad_length++;
 			continue;
 		}
@@ -156,7 +151,7 @@ unsigned e1000e_txq_burst(struct e1000e_txq *q, struct e1000e_pkt *pkts, unsigne
 			break;
 		}
 		d = &q->ring[q->tail];
-		d->buffer_addr = upci_pktpool_iova(q->pool, pkts[k].buf);
+		d->buffer_addr = upci_pktpool_iova(pool, pkts[k].buf);
 		d->length = pkts[k].len;
 		d->cso = 0;
 		d->css = 0;
@@ -164,6 +159,7 @@ unsigned e1000e_txq_burst(struct e1000e_txq *q, struct e1000e_pkt *pkts, unsigne
 		d->sta = 0;
 		d->cmd = E1000E_TXD_CMD_EOP | E1000E_TXD_CMD_IFCS | E1000E_TXD_CMD_RS;
 		q->bufs[q->tail] = pkts[k].buf;
+		q->pools[q->tail] = pool;
 		q->tail = (q->tail + 1) & mask;
 		q->stats.packets++;
 		q->stats.bytes += pkts[k].len;

@@ -11,7 +11,6 @@
 
 #include <stdint.h>
 
-#include "upci/e1000e.h"
 #include "upci/io.h"
 #include "upci/pktpool.h"
 
@@ -72,7 +71,7 @@ struct e1000e_rx_stats {
 struct e1000e_tx_stats {
 	uint64_t packets, bytes;
 	uint64_t bad_length;   /* refused: length 0 or beyond the buffer */
-	uint64_t foreign_buffer; /* refused: not a buffer of this queue's pool (copy it into one) */
+	uint64_t foreign_buffer; /* refused: not a buffer of the pool the packet names */
 	uint64_t ring_full;    /* not queued: the ring had no room (the caller keeps them) */
 };
 
@@ -85,6 +84,7 @@ struct e1000e_rxq {
 	struct upci_pktpool *pool;
 	const struct upci_bar *regs;
 	uint32_t rdt_reg;        /* RDT offset of this queue */
+	uint32_t irq_cause;      /* its interrupt cause (ICR/IMS bit) */
 	uint16_t index;
 	struct e1000e_rx_stats stats;
 };
@@ -96,7 +96,7 @@ struct e1000e_txq {
 	uint32_t tail;           /* next descriptor to fill */
 	uint32_t clean;          /* oldest descriptor not yet completed */
 	void **bufs;
-	struct upci_pktpool *pool;
+	struct upci_pktpool **pools; /* the pool each in-flight buffer goes back to */
 	const struct upci_bar *regs;
 	uint32_t tdt_reg;
 	uint16_t index;
@@ -105,15 +105,15 @@ struct e1000e_txq {
 
 /* Fill every descriptor but one with a buffer and hand them to the device (RDT). Return: 0, -ENOMEM. */
 int e1000e_rxq_fill(struct e1000e_rxq *q);
-/* Take up to @max received frames. The caller owns their buffers (return them with upci_pktpool_put). */
-unsigned e1000e_rxq_burst(struct e1000e_rxq *q, struct e1000e_pkt *pkts, unsigned max);
+/* Take up to @max received frames. The caller owns their buffers (return them with upci_pkt_free()). */
+unsigned e1000e_rxq_burst(struct e1000e_rxq *q, struct upci_pkt *pkts, unsigned max);
 /* Is a frame waiting (the next descriptor is done)? */
 int e1000e_rxq_ready(const struct e1000e_rxq *q);
 /* Return completed tx buffers to their pool. Return: how many. */
 unsigned e1000e_txq_clean(struct e1000e_txq *q);
-/* Queue up to @n frames (buffers of this queue's pool); one tail write. A frame taken has its buf set to
+/* Queue up to @n frames (each a buffer of the pool it names); one tail write. A frame taken has its buf set to
  * NULL; refused ones (counted) and those beyond the ring's room stay the caller's. Return: how many queued. */
-unsigned e1000e_txq_burst(struct e1000e_txq *q, struct e1000e_pkt *pkts, unsigned n);
+unsigned e1000e_txq_burst(struct e1000e_txq *q, struct upci_pkt *pkts, unsigned n);
 /* Free descriptors (what a burst can take now, after a clean). */
 uint32_t e1000e_txq_room(const struct e1000e_txq *q);
 

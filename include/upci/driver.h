@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * upci/driver.h — the driver model: what a network driver gives the port layer (upci/port.h).
+ *
+ * A driver is an id table (vendor:device) and an ops table. upci_port_open() opens the device through
+ * VFIO, finds the one driver whose table holds its ids, and drives it through these ops. Applications
+ * never call the ops: they use the port API, which adds argument checks, removal handling, the hybrid and
+ * the pools. The built-in drivers are registered before the first match; others register themselves.
+ *
+ * What the port layer guarantees a driver:
+ *  - ops are called in this order: init, rx_queue_setup/tx_queue_setup for every queue, then any of
+ *    start/stop/burst/arm/link/stats/raise_irq, and close last (also after a failed init step);
+ *  - queue numbers are below the counts init returned; burst sizes are at most 64 per call;
+ *  - a queue's burst, ready, arm and disarm ops are called from one thread at a time (the queue's);
+ *  - once the device is removed no op but close is called, and close is told so (@removed): it must not
+ *    touch registers then (they read all-ones anyway: the bus layer neutered the mapping).
+ * What a driver guarantees the port layer:
+ *  - burst ops make no syscall, take no lock and allocate nothing;
+ *  - every length and status a device writes is bounded before use; nothing is delivered silently broken
+ *    (a malformed write-back is counted and its buffer recycled);
+ *  - a tx buffer goes back to its own pool (upci_pkt.pool) once the device is done with it, or at close;
+ *  - init leaves the device stopped, with every vector's cause masked except link changes.
+ */
+#ifndef UPCI_DRIVER_H
+#define UPCI_DRIVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "upci/msix.h"
+#include "upci/pktpool.h"
+#include "upci/port.h"
+#include "upci/vfio.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** struct upci_pci_id - one vendor:device pair a driver handles. */
+struct upci_pci_id {
+	uint16_t vendor;
+	uint16_t device;
+};
+
+/**
+ * struct upci_drv_port - what init reports about the port it set up.
+ * @rx_queues, @tx_queues:   queue counts (at most the ones asked for, at least 1)
+ * @rx_ring_size, @tx_ring_size: descriptors per ring, as the driver rounded them
+ * @rx_buf_size: the buffer size the device is programmed for (the port's pools have buffers this large)
+ * @irqs:       the vectors (owned by the driver); NULL when the device has none
+ * @rx_vector:  the vector of each rx queue
+ * @link_vector: the vector of link-state changes, -1 if none
+ * @mac:        station address
+ */
+struct upci_drv_port {
+	unsigned rx_queues, tx_queues;
+	unsigned rx_ring_size, tx_ring_size;
+	unsigned rx_buf_size;
+	struct upci_irqs *irqs;
+	int rx_vector[UPCI_PORT_MAX_QUEUES];
+	int link_vector;
+	unsigned vectors;
+	uint8_t mac[6];
+};
+
+/**
+ * struct upci_driver_ops - a driver's entry points. @priv is what init returned; @rxq/@txq what the queue
+ * setup ops returned.
+ * @init:        the device is open (BARs mapped, bus mastering not yet on) and its ids matched: check it,
+ *               reset and initialise it per @cfg (defaults already filled in), fill @port. Leave it stopped.
+ * @rx_queue_setup: set up rx queue @q to receive into buffers of @pool (its buffers are at least 2 KiB).
+ * @tx_queue_setup: set up tx queue @q.
+ * @start, @stop: enable / disable rx and tx; stop gives every buffer the rings hold back to its pool.
+ * @close:       release everything init and the setups allocated; @removed: the device is gone.
+ * @rx_burst:    up to @n frames (pkts[i].pool set to the queue's pool); never blocks.
+ * @tx_burst:    queue what upci_port_tx_burst() describes (buffers already checked against the IOMMU
+ *               context by the port layer; the driver still bounds lengths); one doorbell write.
+ * @tx_clean:    reclaim completed tx buffers; true when nothing is in flight.
+ * @rx_ready:    a frame is waiting (memory read only, no register access).
+ * @rx_arm, @rx_disarm: enable / disable rx queue @q's interrupt at the device.
+ * @link_get:    the link state (a register read).
+ * @link_event:  the link vector fired: acknowledge the cause, re-enable it; return 1 when the link changed.
+ * @stats:       device counters accumulated, driver counters, per queue.
+ * @raise_irq:   test hook: make the device raise MSI-X vector @vector once.
+ */
+struct upci_driver_ops {
+	int (*init)(struct upci_dev *dev, const struct upci_port_cfg *cfg, void **priv, struct upci_drv_port *port);
+	int (*rx_queue_setup)(void *priv, unsigned q, struct upci_pktpool *pool, void **rxq);
+	int (*tx_queue_setup)(void *priv, unsigned q, void **txq);
+	int (*start)(void *priv);
+	int (*stop)(void *priv);
+	void (*close)(void *priv, bool removed);
+	unsigned (*rx_burst)(void *rxq, struct upci_pkt *pkts, unsigned n);
+	unsigned (*tx_burst)(void *txq, struct upci_pkt *pkts, unsigned n);
+	bool (*tx_clean)(void *txq);
+	bool (*rx_ready)(const void *rxq);
+	void (*rx_arm)(void *rxq);
+	void (*rx_disarm)(void *rxq);
+	void (*link_get)(void *priv, struct upci_link *out);
+	int (*link_event)(void *priv);
+	void (*stats)(void *priv, struct upci_port_stats *out);
+	int (*raise_irq)(void *priv, unsigned vector);
+};
+
+/** struct upci_driver - a driver: its name, the ids it handles (@n_ids entries), its ops. */
+struct upci_driver {
+	const char *name;
+	const struct upci_pci_id *ids;
+	unsigned n_ids;
+	const struct upci_driver_ops *ops;
+};
+
+/**
+ * upci_driver_register() - make @drv available to upci_port_open(). @drv must outlive its registration.
+ * Return: 0; -EINVAL (no name, no ids, or a required op missing); -EEXIST (an id is already claimed by
+ * another driver, or @drv is registered already); -ENOSPC (registry full).
+ */
+int upci_driver_register(const struct upci_driver *drv);
+
+/** upci_driver_unregister() - remove @drv. Return: 0, -ENOENT. */
+int upci_driver_unregister(const struct upci_driver *drv);
+
+/** upci_driver_match() - the driver for @vendor:@device, or NULL. */
+const struct upci_driver *upci_driver_match(uint16_t vendor, uint16_t device);
+
+/** upci_driver_count() - how many drivers are registered (the built-in ones included). */
+unsigned upci_driver_count(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
