@@ -102,6 +102,7 @@ struct upci_port_stats {
 	uint64_t drv_tx_refused;   /* bad length, or a buffer of a pool the device cannot reach */
 	uint64_t link_changes;
 	uint64_t interrupt_wakeups;/* sleeps of upci_port_rx()/upci_port_rx_wait() that the interrupt ended */
+	uint64_t q_wakeups[UPCI_PORT_MAX_QUEUES]; /* ... per rx queue */
 	uint64_t timeouts;         /* ... that the timeout ended */
 };
 
@@ -198,7 +199,9 @@ bool upci_port_removed(const struct upci_port *port);
 int upci_port_link(struct upci_port *port, struct upci_link *out);
 
 /**
- * upci_port_link_wait() - wait up to @timeout_ms for a link-state interrupt (or removal).
+ * upci_port_link_wait() - wait up to @timeout_ms for a link-state interrupt (or removal). With @timeout_ms 0
+ * it does not wait: it asks the device now, acknowledging a pending link cause whether or not its vector's
+ * eventfd was consumed elsewhere (e.g. by an application's epoll set).
  * Return: 1 the link changed (read upci_port_link()), 0 timeout, -ENODEV, -errno.
  */
 int upci_port_link_wait(struct upci_port *port, int timeout_ms);

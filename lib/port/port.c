@@ -644,9 +644,9 @@ int upci_port_link_wait(struct upci_port *port, int timeout_ms)
 	if (!port->ops->link_event)
 		return -EOPNOTSUPP;
 	rc = sleep_on(port, fd, timeout_ms);
-	if (rc <= 0)
+	if (rc < 0 || (rc == 0 && timeout_ms != 0))
 		return rc;
-	return removed(port) ? -ENODEV : port->ops->link_event(port->priv);
+	return removed(port) ? -ENODEV : port->ops->link_event(port->priv); /* timeout 0: check the device now */
 }
 
 int upci_port_stats(struct upci_port *port, struct upci_port_stats *out)
@@ -656,7 +656,8 @@ int upci_port_stats(struct upci_port *port, struct upci_port_stats *out)
 	for (unsigned q = 0; q < port->dp.rx_queues; q++) {
 		const struct port_rxq *r = &port->rxq[q];
 
-		out->interrupt_wakeups += r->wakeups + r->hybrid.stats.wakeups;
+		out->q_wakeups[q] = r->wakeups + r->hybrid.stats.wakeups;
+		out->interrupt_wakeups += out->q_wakeups[q];
 		out->timeouts += r->timeouts + r->hybrid.stats.timeouts;
 	}
 	for (unsigned q = 0; q < port->dp.tx_queues; q++)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Guest side of the e1000e driver VM test. TAP on stdout.
+ * Guest side of the 82574L VM test, through the port API only (upci/port.h). TAP on stdout.
  *
  * usage: vm_e1000e traffic MODE FROM TO FRAMES FLOWS
  *   FROM sends FRAMES frames (sizes 60..1514, a sequence number and a payload checksum in each, FLOWS
@@ -24,9 +24,8 @@
 #include <unistd.h>
 
 #include "guest_tap.h"
-#include "upci/e1000e.h"
 #include "upci/log.h"
-#include "upci/msix.h"
+#include "upci/port.h"
 
 enum { HDR = 14 + 20 + 8, META = 12, BATCH = 32, WINDOW = 256 };
 
@@ -95,8 +94,8 @@ static void build_frame(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], 
 }
 
 struct shared {
-	struct e1000e *rx_nic;
-	enum e1000e_mode mode;
+	struct upci_port *rx_nic;
+	enum upci_port_mode mode;
 	uint32_t frames, flows;
 	_Atomic uint32_t received, corrupt, duplicate, out_of_order;
 	_Atomic uint8_t *seen;
@@ -109,10 +108,9 @@ struct shared {
 struct rxq_ctx {
 	struct shared *s;
 	unsigned q;
-	struct upci_hybrid h;
 };
 
-static void verify(struct shared *s, unsigned q, const struct e1000e_pkt *p)
+static void verify(struct shared *s, unsigned q, const struct upci_pkt *p)
 {
 	const uint8_t *f = p->buf;
 	uint32_t seq, flow;
@@ -144,121 +142,97 @@ static void verify(struct shared *s, unsigned q, const struct e1000e_pkt *p)
 	s->received++;
 }
 
-static unsigned rx_poll(void *arg, unsigned budget)
-{
-	struct rxq_ctx *c = arg;
-	struct e1000e_pkt pkts[BATCH];
-	unsigned n = e1000e_rx_burst(c->s->rx_nic, c->q, pkts, budget < BATCH ? budget : BATCH);
-
-	for (unsigned i = 0; i < n; i++)
-		verify(c->s, c->q, &pkts[i]);
-	e1000e_rx_free(c->s->rx_nic, c->q, pkts, n);
-	return n;
-}
-
-static void rx_arm(void *arg)
-{
-	struct rxq_ctx *c = arg;
-
-	e1000e_rx_arm(c->s->rx_nic, c->q);
-}
-
-static void rx_disarm(void *arg)
-{
-	struct rxq_ctx *c = arg;
-
-	e1000e_rx_disarm(c->s->rx_nic, c->q);
-}
-
+/* Receive in the port's mode (upci_port_rx: poll, or the built-in interrupt wait / hybrid) and verify. */
 static void *rx_thread(void *arg)
 {
 	struct rxq_ctx *c = arg;
 	struct shared *s = c->s;
-	static const struct upci_hybrid_ops ops = { .poll = rx_poll, .arm = rx_arm, .disarm = rx_disarm };
-	struct upci_hybrid_cfg cfg = { .budget = BATCH, .idle_polls = 32, .sleep_timeout_ms = 50 };
 
-	if (s->mode == E1000E_MODE_HYBRID)
-		upci_hybrid_init(&c->h, &ops, c, e1000e_rx_fd(s->rx_nic, c->q), &cfg);
 	while (!s->stop) {
-		switch (s->mode) {
-		case E1000E_MODE_POLL:
-			rx_poll(c, BATCH);
+		struct upci_pkt pkts[BATCH];
+		int n = upci_port_rx(s->rx_nic, c->q, pkts, BATCH);
+
+		if (n < 0)
 			break;
-		case E1000E_MODE_INTERRUPT:
-			if (!rx_poll(c, BATCH) && e1000e_rx_wait(s->rx_nic, c->q, 50) > 0)
-				s->wakeups[c->q]++;
-			break;
-		case E1000E_MODE_HYBRID:
-			upci_hybrid_step(&c->h);
-			break;
-		}
+		for (int i = 0; i < n; i++)
+			verify(s, c->q, &pkts[i]);
+		upci_pkt_free(pkts, (unsigned)n);
 	}
-	if (s->mode == E1000E_MODE_HYBRID)
-		s->wakeups[c->q] += (uint32_t)c->h.stats.wakeups;
 	return NULL;
 }
 
-static int open_nic(const char *bdf, enum e1000e_mode mode, struct e1000e **nic)
+static int open_nic(const char *bdf, enum upci_port_mode mode, struct upci_port **nic)
 {
-	struct e1000e_cfg cfg = { .mode = mode, .rx_ring_size = 256, .tx_ring_size = 256 };
-	int rc = e1000e_open(bdf, &cfg, nic);
+	struct upci_port_cfg cfg = { .mode = mode, .rx_ring_size = 256, .tx_ring_size = 256, .wait_timeout_ms = 50,
+				     .hybrid = { .idle_polls = 32 } };
+	int rc = upci_port_open(bdf, &cfg, nic);
 
 	if (!rc)
-		rc = e1000e_start(*nic);
+		rc = upci_port_start(*nic);
 	return rc;
 }
 
-static enum e1000e_mode parse_mode(const char *m)
+static bool link_up(struct upci_port *p)
 {
-	return !strcmp(m, "interrupt") ? E1000E_MODE_INTERRUPT : !strcmp(m, "hybrid") ? E1000E_MODE_HYBRID
-										     : E1000E_MODE_POLL;
+	struct upci_link l;
+
+	return upci_port_link(p, &l) == 0 && l.up;
 }
 
 /* Send every frame, keeping at most WINDOW in flight (sent - received) so the receiver is measured, not
  * the emulator's queueing. */
-static uint32_t send_all(struct shared *s, struct e1000e *tx, const uint8_t dst[6], const uint8_t src[6])
+static uint32_t send_all(struct shared *s, struct upci_port *tx, const uint8_t dst[6], const uint8_t src[6])
 {
-	struct e1000e_pkt pkts[BATCH];
+	struct upci_pkt pkts[BATCH];
 	uint32_t seq = 0;
 	uint64_t deadline = now_ns() + 120ull * 1000000000ull;
 
 	/* Batches alternate between the two tx queues; each batch is queued whole before the next starts,
 	 * so the order on the wire stays the sending order. */
 	for (unsigned q = 0; seq < s->frames && now_ns() < deadline; q ^= 1) {
-		unsigned n, sent;
+		int n, sent;
 
 		if (seq - s->received >= WINDOW) {
-			e1000e_tx_done(tx, 0);
-			e1000e_tx_done(tx, 1);
+			upci_port_tx_done(tx, 0);
+			upci_port_tx_done(tx, 1);
 			q ^= 1;
 			continue;
 		}
-		n = e1000e_tx_alloc(tx, q, pkts, BATCH < s->frames - seq ? BATCH : s->frames - seq);
-		for (unsigned i = 0; i < n; i++) {
+		n = upci_port_pkt_alloc(tx, q, pkts, BATCH < s->frames - seq ? BATCH : s->frames - seq);
+		if (n < 0)
+			break;
+		for (int i = 0; i < n; i++) {
 			build_frame(pkts[i].buf, dst, src, seq + i, (uint16_t)((seq + i) % s->flows));
 			pkts[i].len = (uint16_t)frame_len(seq + i);
 		}
 		sent = 0;
-		while (sent < n && now_ns() < deadline)
-			sent += e1000e_tx_burst(tx, q, pkts + sent, n - sent);
-		seq += sent;
+		while (sent < n && now_ns() < deadline) {
+			int k = upci_port_tx_burst(tx, q, pkts + sent, (unsigned)(n - sent));
+
+			if (k < 0)
+				break;
+			sent += k;
+		}
+		upci_pkt_free(pkts, (unsigned)n); /* anything the deadline left unsent */
+		seq += (uint32_t)sent;
 	}
 	return seq;
 }
 
 static int cmd_traffic(const char *mode_name, const char *from, const char *to, uint32_t frames, uint32_t flows)
 {
-	enum e1000e_mode mode = parse_mode(mode_name);
+	enum upci_port_mode mode = UPCI_PORT_POLL;
 	struct shared *s = calloc(1, sizeof(*s));
-	struct e1000e *tx = NULL, *rx = NULL;
-	struct e1000e_stats st_tx, st_rx;
+	struct upci_port *tx = NULL, *rx = NULL;
+	struct upci_port_stats st_tx, st_rx;
 	struct rxq_ctx ctx[2];
 	pthread_t th[2];
 	uint8_t dst[6], src[6];
 	uint32_t sent;
 	uint64_t t0, t1;
 
-	if (!check(open_nic(from, E1000E_MODE_POLL, &tx) == 0 && open_nic(to, mode, &rx) == 0, "%s and %s up (%s)",
+	upci_port_mode_parse(mode_name, &mode);
+	if (!check(open_nic(from, UPCI_PORT_POLL, &tx) == 0 && open_nic(to, mode, &rx) == 0, "%s and %s up (%s)",
 		   from, to, mode_name))
 		return 1;
 	s->rx_nic = rx;
@@ -269,9 +243,9 @@ static int cmd_traffic(const char *mode_name, const char *from, const char *to, 
 	s->last_seq = malloc(flows * sizeof(uint32_t));
 	for (uint32_t f = 0; f < flows; f++)
 		s->last_seq[f] = UINT32_MAX, s->flow_queue[f] = -1;
-	e1000e_mac(rx, dst);
-	e1000e_mac(tx, src);
-	check(e1000e_link(tx, NULL, NULL) && e1000e_link(rx, NULL, NULL), "both links up");
+	memcpy(dst, upci_port_info(rx)->mac, 6);
+	memcpy(src, upci_port_info(tx)->mac, 6);
+	check(link_up(tx) && link_up(rx), "both links up (driver %s)", upci_port_info(rx)->driver);
 	for (unsigned q = 0; q < 2; q++) {
 		ctx[q] = (struct rxq_ctx){ .s = s, .q = q };
 		pthread_create(&th[q], NULL, rx_thread, &ctx[q]);
@@ -285,35 +259,37 @@ static int cmd_traffic(const char *mode_name, const char *from, const char *to, 
 	s->stop = true;
 	for (unsigned q = 0; q < 2; q++)
 		pthread_join(th[q], NULL);
-	e1000e_get_stats(tx, &st_tx);
-	e1000e_get_stats(rx, &st_rx);
+	upci_port_stats(tx, &st_tx);
+	upci_port_stats(rx, &st_rx);
+	for (unsigned q = 0; q < 2; q++)
+		s->wakeups[q] = (uint32_t)st_rx.q_wakeups[q];
 	printf("# %s %s -> %s: %u frames, %u flows: %.0f pps; queue 0 %u, queue 1 %u; wakeups %u/%u\n", mode_name, from,
 	       to, frames, flows, (double)s->received * 1e9 / (double)(t1 - t0), s->per_queue[0], s->per_queue[1],
 	       s->wakeups[0], s->wakeups[1]);
-	printf("# device: tx GPTC %" PRIu64 ", rx GPRC %" PRIu64 " MPC %" PRIu64 " RNBC %" PRIu64 " CRCERRS %" PRIu64
+	printf("# device: tx GPTC %" PRIu64 ", rx GPRC %" PRIu64 " MPC %" PRIu64 " RNBC %" PRIu64 " errors %" PRIu64
 	       "; driver rx dropped %" PRIu64 ", tx refused %" PRIu64 "\n", st_tx.tx_packets, st_rx.rx_packets,
-	       st_rx.rx_missed, st_rx.rx_no_descriptor, st_rx.rx_crc_errors, st_rx.drv_rx_dropped, st_tx.drv_tx_refused);
+	       st_rx.rx_missed, st_rx.rx_no_descriptor, st_rx.rx_errors, st_rx.drv_rx_dropped, st_tx.drv_tx_refused);
 	check(sent == frames, "%s: all %u frames sent (%u)", mode_name, frames, sent);
 	check(s->received == frames, "%s: zero loss: %u of %u received", mode_name, s->received, frames);
 	check(!s->corrupt && !s->duplicate, "%s: zero corruption (%u) and no duplicates (%u)", mode_name, s->corrupt,
 	      s->duplicate);
 	check(!s->out_of_order && !s->moved_flows, "%s: in order per flow (%u out of order), each flow on one queue "
 	      "(%u moved)", mode_name, s->out_of_order, s->moved_flows);
-	check(st_tx.drv_tx_packets[0] > 0 && st_tx.drv_tx_packets[1] > 0, "%s: both tx queues sent (%" PRIu64 "/%" PRIu64
-	      ")", mode_name, st_tx.drv_tx_packets[0], st_tx.drv_tx_packets[1]);
+	check(st_tx.q_tx_packets[0] > 0 && st_tx.q_tx_packets[1] > 0, "%s: both tx queues sent (%" PRIu64 "/%" PRIu64
+	      ")", mode_name, st_tx.q_tx_packets[0], st_tx.q_tx_packets[1]);
 	check(st_tx.tx_packets == frames && st_rx.rx_packets == frames &&
-	      st_tx.drv_tx_packets[0] + st_tx.drv_tx_packets[1] == frames &&
-	      st_rx.drv_rx_packets[0] + st_rx.drv_rx_packets[1] == frames, "%s: device and driver counters match what "
+	      st_tx.q_tx_packets[0] + st_tx.q_tx_packets[1] == frames &&
+	      st_rx.q_rx_packets[0] + st_rx.q_rx_packets[1] == frames, "%s: device and driver counters match what "
 	      "was sent (GPTC %" PRIu64 ", GPRC %" PRIu64 ")", mode_name, st_tx.tx_packets, st_rx.rx_packets);
 	check(!st_rx.rx_missed && !st_rx.drv_rx_dropped, "%s: nothing missed or dropped", mode_name);
 	if (flows > 1)
 		check(s->per_queue[0] > 0 && s->per_queue[1] > 0, "%s: RSS spread the flows over both rx queues (%u/%u)",
 		      mode_name, s->per_queue[0], s->per_queue[1]);
-	if (mode != E1000E_MODE_POLL && flows > 1)
+	if (mode != UPCI_PORT_POLL && flows > 1)
 		check(s->wakeups[0] > 0 && s->wakeups[1] > 0, "%s: each rx queue's vector woke its own thread (%u/%u)",
 		      mode_name, s->wakeups[0], s->wakeups[1]);
-	e1000e_close(tx);
-	e1000e_close(rx);
+	upci_port_close(tx);
+	upci_port_close(rx);
 	free((void *)s->seen);
 	free(s->last_seq);
 	free(s);
@@ -339,13 +315,13 @@ static bool monitor(const char *cmd)
 /* Toggle the link from the host and see the link-state interrupt report each change within 1 s. */
 static int cmd_link(const char *bdf, const char *qemu_id)
 {
-	struct e1000e *nic = NULL;
-	struct e1000e_stats st;
+	struct upci_port *nic = NULL;
+	struct upci_port_stats st;
 	char cmd[64];
 
-	if (!check(open_nic(bdf, E1000E_MODE_INTERRUPT, &nic) == 0, "%s up", bdf))
+	if (!check(open_nic(bdf, UPCI_PORT_INTERRUPT, &nic) == 0, "%s up", bdf))
 		return 1;
-	check(e1000e_link(nic, NULL, NULL), "link up at start");
+	check(link_up(nic), "link up at start");
 	for (int round = 0; round < 2; round++) {
 		for (int up = 0; up <= 1; up++) {
 			uint64_t t_req = now_ns(), t0, ms;
@@ -357,18 +333,18 @@ static int cmd_link(const char *bdf, const char *qemu_id)
 				continue;
 			t0 = now_ns(); /* the monitor command has completed: the link has changed */
 			while (!seen && now_ns() - t0 < 2000000000ull) {
-				int rc = e1000e_link_wait(nic, 100);
+				int rc = upci_port_link_wait(nic, 100);
 
-				seen = rc > 0 && e1000e_link(nic, NULL, NULL) == (bool)up;
+				seen = rc > 0 && link_up(nic) == (bool)up;
 			}
 			ms = (now_ns() - t0) / 1000000;
 			check(seen && ms <= 1000, "link %s reported by the link-state interrupt after %" PRIu64 " ms (<= 1000)",
 			      up ? "up" : "down", ms);
 		}
 	}
-	e1000e_get_stats(nic, &st);
+	upci_port_stats(nic, &st);
 	check(st.link_changes >= 4, "the driver counted %" PRIu64 " link changes", st.link_changes);
-	e1000e_close(nic);
+	upci_port_close(nic);
 	return tap_done();
 }
 
