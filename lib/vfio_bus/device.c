@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Opening a device through VFIO: the sequence, its undo, reset, and the REQ/ERR events. */
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "../common/eventfd.h"
+#include "../common/irq_set.h"
 #include "upci/kernel.h"
 #include "upci/log.h"
 #include "vfio_internal.h"
@@ -125,25 +126,20 @@ static int read_device_info(struct upci_dev *dev)
 static int wire_event_irq(struct upci_dev *dev, unsigned index, int *efd)
 {
 	const struct upci_kernel_ops *k = upci_kernel();
-	struct {
-		struct vfio_irq_set set;
-		int32_t fd;
-	} req = { .set = { .argsz = sizeof(req), .index = index, .start = 0, .count = 1,
-			   .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER } };
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = index };
-	int fd;
+	int fd, rc;
 
 	if (index >= dev->n_irqs || dev->irqs[index].count < 1 || !(dev->irqs[index].flags & VFIO_IRQ_INFO_EVENTFD))
 		return 0; /* the device has no such interrupt: nothing to wire */
 	fd = k->eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fd < 0)
 		return -errno;
-	req.fd = fd;
-	if (k->ioctl(dev->fd, VFIO_DEVICE_SET_IRQS, &req) || epoll_ctl(dev->epoll_fd, EPOLL_CTL_ADD, fd, &ev)) {
-		int rc = -errno;
-
+	rc = upci_irq_set_eventfds(dev->fd, index, 0, 1, &fd);
+	if (!rc && epoll_ctl(dev->epoll_fd, EPOLL_CTL_ADD, fd, &ev))
+		rc = -errno;
+	if (rc) {
 		k->close(fd);
-		return rc;
+		return rc < 0 ? rc : -EIO;
 	}
 	*efd = fd;
 	return 0;
@@ -166,13 +162,10 @@ static int setup_events(struct upci_dev *dev)
 
 static void unwire_event_irq(struct upci_dev *dev, unsigned index, int *efd)
 {
-	struct vfio_irq_set off = { .argsz = sizeof(off), .index = index,
-				    .flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER };
-
 	if (*efd < 0)
 		return;
 	if (dev->fd >= 0)
-		upci_kernel()->ioctl(dev->fd, VFIO_DEVICE_SET_IRQS, &off);
+		upci_irq_set_none(dev->fd, index, 0, 0);
 	upci_kernel()->close(*efd);
 	*efd = -1;
 }
@@ -324,25 +317,17 @@ int upci_dev_reset(struct upci_dev *dev)
 	return rc;
 }
 
-/* Consume an eventfd's counter; true when it had fired. */
-static bool drain(int fd)
-{
-	uint64_t count;
-
-	return fd >= 0 && upci_kernel()->read(fd, &count, sizeof(count)) == (ssize_t)sizeof(count) && count > 0;
-}
-
 int upci_dev_process_events(struct upci_dev *dev)
 {
 	int handled = 0;
 
-	if (drain(dev->err_fd)) {
+	if (upci_eventfd_drain(dev->err_fd, NULL) > 0) {
 		handled++;
 		upci_log(UPCI_LOG_WARN, LOG_VFIO, "%s: the kernel reported a PCIe error (AER) on the device", dev->name);
 		if (dev->on_event)
 			dev->on_event(dev, UPCI_DEV_EVENT_ERROR, dev->event_arg);
 	}
-	if (!dev->removed && drain(dev->req_fd)) {
+	if (!dev->removed && upci_eventfd_drain(dev->req_fd, NULL) > 0) {
 		handled++;
 		upci_log(UPCI_LOG_WARN, LOG_VFIO, "%s: the kernel asks for the device back (unbind or unplug): releasing it",
 			 dev->name);
@@ -357,15 +342,12 @@ int upci_dev_process_events(struct upci_dev *dev)
 
 int upci_dev_wait_events(struct upci_dev *dev, int timeout_ms)
 {
-	struct pollfd p = { .fd = dev->epoll_fd, .events = POLLIN };
 	int n;
 
 	if (dev->epoll_fd < 0)
 		return -EBADF;
-	do
-		n = poll(&p, 1, timeout_ms);
-	while (n < 0 && errno == EINTR);
+	n = upci_fd_wait(dev->epoll_fd, timeout_ms);
 	if (n < 0)
-		return -errno;
+		return n;
 	return n ? upci_dev_process_events(dev) : 0;
 }
