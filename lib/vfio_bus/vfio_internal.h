@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 
+#include "../common/vfio_caps.h"
 #include "iova.h"
 #include "upci/dma.h"
 #include "upci/io.h"
@@ -91,10 +92,6 @@ void iova_space_release(struct upci_iommu *m);
 int group_check_viable(int group, const char *devname);
 
 /* region.c */
-/* Walk a VFIO capability chain in a reply of @argsz bytes whose fixed part is @fixed bytes; @fn gets each
- * capability with the bytes available from it. Loops, out-of-bounds and backward offsets: -EINVAL. */
-int vfio_cap_walk(const void *buf, uint32_t argsz, uint32_t fixed, uint32_t first,
-		  int (*fn)(const uint8_t *cap, uint32_t avail, uint16_t id, void *arg), void *arg);
 int region_info_parse(const void *buf, uint32_t argsz, struct upci_region *out);
 int dev_read_regions(struct upci_dev *dev);
 int dev_map_bars(struct upci_dev *dev);
