@@ -12,8 +12,10 @@
 #include "../common/eventfd.h"
 #include "../common/irq_set.h"
 #include "upci/kernel.h"
+#include "device_internal.h"
+#include "iommu_internal.h"
+#include "upci/dma.h"
 #include "upci/log.h"
-#include "vfio_internal.h"
 
 static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct upci_dev *open_devices; /* guarded by open_lock */
@@ -48,7 +50,7 @@ int upci_dev_fd(const struct upci_dev *dev)
 
 enum upci_backend upci_dev_backend(const struct upci_dev *dev)
 {
-	return dev->iommu ? dev->iommu->backend : UPCI_BACKEND_AUTO;
+	return dev->iommu ? upci_iommu_backend(dev->iommu) : UPCI_BACKEND_AUTO;
 }
 
 struct upci_iommu *upci_dev_iommu(const struct upci_dev *dev)
@@ -170,6 +172,17 @@ static void unwire_event_irq(struct upci_dev *dev, unsigned index, int *efd)
 	*efd = -1;
 }
 
+/* Close the device fd (iommufd: that unbinds the cdev), then leave the IOMMU context. */
+static void detach_device(struct upci_dev *dev)
+{
+	if (dev->fd >= 0) {
+		upci_kernel()->close(dev->fd);
+		dev->fd = -1;
+	}
+	iommu_detach_device(dev->iommu, dev->group);
+	dev->iommu = NULL;
+}
+
 /* Give the device back to the kernel: interrupts off, BAR pointers neutered, device fd closed. */
 static void release_device(struct upci_dev *dev)
 {
@@ -177,7 +190,7 @@ static void release_device(struct upci_dev *dev)
 	unwire_event_irq(dev, VFIO_PCI_ERR_IRQ_INDEX, &dev->err_fd);
 	dev_neuter_bars(dev);
 	if (dev->iommu)
-		iommu_detach_device(dev->iommu, dev);
+		detach_device(dev);
 	dev->removed = true;
 }
 
@@ -189,7 +202,7 @@ static void dev_free(struct upci_dev *dev)
 	}
 	dev_unmap_bars(dev);
 	if (dev->iommu)
-		iommu_detach_device(dev->iommu, dev);
+		detach_device(dev);
 	if (dev->epoll_fd >= 0)
 		close(dev->epoll_fd);
 	free(dev->regions);
@@ -200,7 +213,7 @@ static int open_locked(const char *spec, const struct upci_dev_opts *opts, struc
 {
 	struct upci_pci_info info;
 	struct upci_iommu *iommu = opts->iommu;
-	enum upci_backend backend;
+	struct iommu_attach attach;
 	int rc = upci_dev_resolve(spec, &dev->addr);
 
 	if (rc)
@@ -233,20 +246,24 @@ static int open_locked(const char *spec, const struct upci_dev_opts *opts, struc
 	if (rc)
 		return rc;
 	if (iommu) {
-		backend = iommu->backend;
-		iommu->refs++; /* balanced by the put below; attach takes its own reference */
+		iommu_get(iommu); /* balanced by the put below; attach takes its own reference */
 	} else {
+		enum upci_backend backend;
+
 		rc = iommu_select_backend(opts->backend, dev->name, &backend);
 		if (!rc)
 			rc = iommu_get_default(backend, &iommu);
 		if (rc)
 			return rc;
 	}
-	rc = iommu_attach_device(iommu, dev);
+	attach = (struct iommu_attach){ .name = dev->name, .group = dev->group, .want_msi_window = dev->want_msi_window };
+	rc = iommu_attach_device(iommu, &attach, &dev->fd);
+	if (!rc)
+		dev->iommu = iommu; /* the attach took its own reference */
 	upci_iommu_put(iommu);
 	if (rc)
 		return rc;
-	iommu_judge_isolation(dev);
+	dev->isolated = iommu_judge_isolation(iommu, dev->isolation_reason, sizeof(dev->isolation_reason));
 	rc = read_device_info(dev);
 	if (!rc)
 		rc = dev_read_regions(dev);

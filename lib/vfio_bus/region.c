@@ -10,7 +10,8 @@
 
 #include "upci/kernel.h"
 #include "upci/log.h"
-#include "vfio_internal.h"
+#include "../common/vfio_caps.h"
+#include "device_internal.h"
 
 /* A region info reply larger than this is not believed. */
 #define REGION_INFO_MAX 65536
