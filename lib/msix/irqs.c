@@ -2,11 +2,12 @@
 /* Device interrupts (MSI-X, MSI, INTx) as one eventfd per vector, wired with VFIO_DEVICE_SET_IRQS. */
 #include <errno.h>
 #include <linux/vfio.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 
+#include "../common/eventfd.h"
+#include "../common/irq_set.h"
 #include "upci/io.h"
 #include "upci/kernel.h"
 #include "upci/log.h"
@@ -40,26 +41,9 @@ static const char *const kind_names[] = {
  * VFIO_DEVICE_SET_IRQS on the vectors [@start, @start + @count). @fds: one per vector for DATA_EVENTFD,
  * NULL otherwise. Return: 0, -errno, or a positive count when the kernel granted fewer vectors.
  */
-static int set_irqs(struct upci_irqs *q, uint32_t flags, unsigned start, unsigned count, const int *fds)
+static int set_irqs(struct upci_irqs *q, uint32_t data, unsigned start, unsigned count, const int *fds)
 {
-	size_t data = fds ? count * sizeof(int32_t) : 0;
-	struct vfio_irq_set *set = calloc(1, sizeof(*set) + data);
-	int rc;
-
-	if (!set)
-		return -ENOMEM;
-	set->argsz = (uint32_t)(sizeof(*set) + data);
-	set->flags = flags | VFIO_IRQ_SET_ACTION_TRIGGER;
-	set->index = q->index;
-	set->start = start;
-	set->count = count;
-	for (unsigned i = 0; fds && i < count; i++)
-		((int32_t *)set->data)[i] = fds[i];
-	rc = upci_kernel()->ioctl(upci_dev_fd(q->dev), VFIO_DEVICE_SET_IRQS, set);
-	if (rc < 0)
-		rc = -errno;
-	free(set);
-	return rc;
+	return upci_irq_set(upci_dev_fd(q->dev), q->index, data, start, count, fds);
 }
 
 int upci_irqs_open(struct upci_dev *dev, enum upci_irq_kind kind, struct upci_irqs **out)
@@ -261,19 +245,17 @@ int upci_irqs_trigger(struct upci_irqs *q, unsigned vector)
 
 int upci_irqs_wait(struct upci_irqs *q, unsigned vector, int timeout_ms)
 {
-	struct pollfd p = { .fd = upci_irqs_fd(q, vector), .events = POLLIN };
+	int fd = upci_irqs_fd(q, vector), rc;
 	uint64_t n;
-	int rc;
 
-	if (p.fd < 0)
+	if (fd < 0)
 		return -ENOENT;
-	do
-		rc = poll(&p, 1, timeout_ms);
-	while (rc < 0 && errno == EINTR);
+	rc = upci_fd_wait(fd, timeout_ms);
 	if (rc <= 0)
-		return rc < 0 ? -errno : 0;
-	if (upci_kernel()->read(p.fd, &n, sizeof(n)) != (ssize_t)sizeof(n))
-		return errno == EAGAIN ? 0 : -errno; /* someone else consumed it */
+		return rc;
+	rc = upci_eventfd_drain(fd, &n); /* 0: someone else consumed it */
+	if (rc <= 0)
+		return rc;
 	return n > (uint64_t)INT32_MAX ? INT32_MAX : (int)n;
 }
 

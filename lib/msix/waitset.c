@@ -7,7 +7,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "upci/kernel.h"
+#include "../common/eventfd.h"
 #include "upci/log.h"
 #include "upci/msix.h"
 
@@ -108,17 +108,14 @@ int upci_waitset_wait(struct upci_waitset *ws, void **tags, unsigned max, int ti
 
 	if (max == 0)
 		return -EINVAL;
-	do
-		n = epoll_wait(ws->epfd, evs, (int)(max < WAIT_BATCH ? max : WAIT_BATCH), timeout_ms);
-	while (n < 0 && errno == EINTR);
+	n = upci_epoll_wait_retry(ws->epfd, evs, (int)(max < WAIT_BATCH ? max : WAIT_BATCH), timeout_ms);
 	if (n < 0)
-		return -errno;
+		return n;
 	for (int i = 0; i < n; i++) {
 		const struct slot *s = &ws->slots[evs[i].data.u64];
-		uint64_t count;
 
 		/* Consume the counter once, so the next wait sleeps until the next signal. */
-		if (s->fd < 0 || upci_kernel()->read(s->fd, &count, sizeof(count)) != (ssize_t)sizeof(count))
+		if (s->fd < 0 || upci_eventfd_drain(s->fd, NULL) <= 0)
 			continue; /* removed meanwhile, or consumed by someone else */
 		tags[got++] = s->tag;
 	}

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "upci/log.h"
-#include "vfio_internal.h"
+#include "device_internal.h"
 
 /* PCI Local Bus Specification 3.0, section 6.2 / 6.7; PCIe Base Specification, section 7.6. */
 enum {

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Opening a device through VFIO: the sequence, its undo, reset, and the REQ/ERR events. */
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,9 +9,13 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "../common/eventfd.h"
+#include "../common/irq_set.h"
 #include "upci/kernel.h"
+#include "device_internal.h"
+#include "iommu_internal.h"
+#include "upci/dma.h"
 #include "upci/log.h"
-#include "vfio_internal.h"
 
 static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct upci_dev *open_devices; /* guarded by open_lock */
@@ -47,7 +50,7 @@ int upci_dev_fd(const struct upci_dev *dev)
 
 enum upci_backend upci_dev_backend(const struct upci_dev *dev)
 {
-	return dev->iommu ? dev->iommu->backend : UPCI_BACKEND_AUTO;
+	return dev->iommu ? upci_iommu_backend(dev->iommu) : UPCI_BACKEND_AUTO;
 }
 
 struct upci_iommu *upci_dev_iommu(const struct upci_dev *dev)
@@ -125,25 +128,20 @@ static int read_device_info(struct upci_dev *dev)
 static int wire_event_irq(struct upci_dev *dev, unsigned index, int *efd)
 {
 	const struct upci_kernel_ops *k = upci_kernel();
-	struct {
-		struct vfio_irq_set set;
-		int32_t fd;
-	} req = { .set = { .argsz = sizeof(req), .index = index, .start = 0, .count = 1,
-			   .flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER } };
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = index };
-	int fd;
+	int fd, rc;
 
 	if (index >= dev->n_irqs || dev->irqs[index].count < 1 || !(dev->irqs[index].flags & VFIO_IRQ_INFO_EVENTFD))
 		return 0; /* the device has no such interrupt: nothing to wire */
 	fd = k->eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fd < 0)
 		return -errno;
-	req.fd = fd;
-	if (k->ioctl(dev->fd, VFIO_DEVICE_SET_IRQS, &req) || epoll_ctl(dev->epoll_fd, EPOLL_CTL_ADD, fd, &ev)) {
-		int rc = -errno;
-
+	rc = upci_irq_set_eventfds(dev->fd, index, 0, 1, &fd);
+	if (!rc && epoll_ctl(dev->epoll_fd, EPOLL_CTL_ADD, fd, &ev))
+		rc = -errno;
+	if (rc) {
 		k->close(fd);
-		return rc;
+		return rc < 0 ? rc : -EIO;
 	}
 	*efd = fd;
 	return 0;
@@ -166,15 +164,23 @@ static int setup_events(struct upci_dev *dev)
 
 static void unwire_event_irq(struct upci_dev *dev, unsigned index, int *efd)
 {
-	struct vfio_irq_set off = { .argsz = sizeof(off), .index = index,
-				    .flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER };
-
 	if (*efd < 0)
 		return;
 	if (dev->fd >= 0)
-		upci_kernel()->ioctl(dev->fd, VFIO_DEVICE_SET_IRQS, &off);
+		upci_irq_set_none(dev->fd, index, 0, 0);
 	upci_kernel()->close(*efd);
 	*efd = -1;
+}
+
+/* Close the device fd (iommufd: that unbinds the cdev), then leave the IOMMU context. */
+static void detach_device(struct upci_dev *dev)
+{
+	if (dev->fd >= 0) {
+		upci_kernel()->close(dev->fd);
+		dev->fd = -1;
+	}
+	iommu_detach_device(dev->iommu, dev->group);
+	dev->iommu = NULL;
 }
 
 /* Give the device back to the kernel: interrupts off, BAR pointers neutered, device fd closed. */
@@ -184,7 +190,7 @@ static void release_device(struct upci_dev *dev)
 	unwire_event_irq(dev, VFIO_PCI_ERR_IRQ_INDEX, &dev->err_fd);
 	dev_neuter_bars(dev);
 	if (dev->iommu)
-		iommu_detach_device(dev->iommu, dev);
+		detach_device(dev);
 	dev->removed = true;
 }
 
@@ -196,7 +202,7 @@ static void dev_free(struct upci_dev *dev)
 	}
 	dev_unmap_bars(dev);
 	if (dev->iommu)
-		iommu_detach_device(dev->iommu, dev);
+		detach_device(dev);
 	if (dev->epoll_fd >= 0)
 		close(dev->epoll_fd);
 	free(dev->regions);
@@ -207,7 +213,7 @@ static int open_locked(const char *spec, const struct upci_dev_opts *opts, struc
 {
 	struct upci_pci_info info;
 	struct upci_iommu *iommu = opts->iommu;
-	enum upci_backend backend;
+	struct iommu_attach attach;
 	int rc = upci_dev_resolve(spec, &dev->addr);
 
 	if (rc)
@@ -240,20 +246,24 @@ static int open_locked(const char *spec, const struct upci_dev_opts *opts, struc
 	if (rc)
 		return rc;
 	if (iommu) {
-		backend = iommu->backend;
-		iommu->refs++; /* balanced by the put below; attach takes its own reference */
+		iommu_get(iommu); /* balanced by the put below; attach takes its own reference */
 	} else {
+		enum upci_backend backend;
+
 		rc = iommu_select_backend(opts->backend, dev->name, &backend);
 		if (!rc)
 			rc = iommu_get_default(backend, &iommu);
 		if (rc)
 			return rc;
 	}
-	rc = iommu_attach_device(iommu, dev);
+	attach = (struct iommu_attach){ .name = dev->name, .group = dev->group, .want_msi_window = dev->want_msi_window };
+	rc = iommu_attach_device(iommu, &attach, &dev->fd);
+	if (!rc)
+		dev->iommu = iommu; /* the attach took its own reference */
 	upci_iommu_put(iommu);
 	if (rc)
 		return rc;
-	iommu_judge_isolation(dev);
+	dev->isolated = iommu_judge_isolation(iommu, dev->isolation_reason, sizeof(dev->isolation_reason));
 	rc = read_device_info(dev);
 	if (!rc)
 		rc = dev_read_regions(dev);
@@ -324,25 +334,17 @@ int upci_dev_reset(struct upci_dev *dev)
 	return rc;
 }
 
-/* Consume an eventfd's counter; true when it had fired. */
-static bool drain(int fd)
-{
-	uint64_t count;
-
-	return fd >= 0 && upci_kernel()->read(fd, &count, sizeof(count)) == (ssize_t)sizeof(count) && count > 0;
-}
-
 int upci_dev_process_events(struct upci_dev *dev)
 {
 	int handled = 0;
 
-	if (drain(dev->err_fd)) {
+	if (upci_eventfd_drain(dev->err_fd, NULL) > 0) {
 		handled++;
 		upci_log(UPCI_LOG_WARN, LOG_VFIO, "%s: the kernel reported a PCIe error (AER) on the device", dev->name);
 		if (dev->on_event)
 			dev->on_event(dev, UPCI_DEV_EVENT_ERROR, dev->event_arg);
 	}
-	if (!dev->removed && drain(dev->req_fd)) {
+	if (!dev->removed && upci_eventfd_drain(dev->req_fd, NULL) > 0) {
 		handled++;
 		upci_log(UPCI_LOG_WARN, LOG_VFIO, "%s: the kernel asks for the device back (unbind or unplug): releasing it",
 			 dev->name);
@@ -357,15 +359,12 @@ int upci_dev_process_events(struct upci_dev *dev)
 
 int upci_dev_wait_events(struct upci_dev *dev, int timeout_ms)
 {
-	struct pollfd p = { .fd = dev->epoll_fd, .events = POLLIN };
 	int n;
 
 	if (dev->epoll_fd < 0)
 		return -EBADF;
-	do
-		n = poll(&p, 1, timeout_ms);
-	while (n < 0 && errno == EINTR);
+	n = upci_fd_wait(dev->epoll_fd, timeout_ms);
 	if (n < 0)
-		return -errno;
+		return n;
 	return n ? upci_dev_process_events(dev) : 0;
 }

@@ -6,7 +6,8 @@
 #include <string.h>
 
 #include "upci/log.h"
-#include "vfio_internal.h"
+#include "iommu_internal.h"
+#include "upci/pci.h"
 
 static bool driver_is_vfio_safe(const char *driver)
 {
@@ -15,10 +16,7 @@ static bool driver_is_vfio_safe(const char *driver)
 	return driver[0] == '\0' || strstr(driver, "vfio") || !strcmp(driver, "pci-stub") || !strcmp(driver, "pcieport");
 }
 
-/*
- * Return: 0 when every member of @group is bound to vfio-pci (or a vfio variant), pci-stub or nothing;
- * -EBUSY otherwise, after one log line naming each offender, its driver, and the commands that free it.
- */
+/* See iommu_internal.h. */
 int group_check_viable(int group, const char *devname)
 {
 	struct upci_group_member *m = NULL;

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "upci/pci.h"
-#include "upci/vfio.h"
+#include "upci/iommu.h"
 
 #define IOVA_MAX_RANGES 32
 #define IOVA_MAX_RESV 64

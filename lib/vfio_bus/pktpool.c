@@ -5,7 +5,7 @@
 
 #include "upci/log.h"
 #include "upci/pktpool.h"
-#include "vfio_internal.h"
+#define LOG_VFIO "vfio_bus" /* the log tag of lib/vfio_bus */
 
 int upci_pktpool_create(struct upci_iommu *iommu, uint32_t n_bufs, uint32_t buf_size, int numa_node,
 			struct upci_pktpool **out)

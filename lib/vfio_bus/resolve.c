@@ -6,7 +6,7 @@
 
 #include "../common/sysfs_io.h"
 #include "upci/log.h"
-#include "vfio_internal.h"
+#include "device_internal.h"
 
 extern char **environ;
 

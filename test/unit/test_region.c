@@ -10,7 +10,8 @@
 
 #include <cmocka.h>
 
-#include "lib/vfio_bus/vfio_internal.h"
+#include "lib/common/vfio_caps.h"
+#include "lib/vfio_bus/device_internal.h"
 
 #define FIXED_LEN ((uint32_t)sizeof(struct vfio_region_info))
 #define HDR_LEN ((uint32_t)sizeof(struct vfio_info_cap_header))
