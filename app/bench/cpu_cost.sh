@@ -9,11 +9,12 @@
 #   --json FILE  also write {"driver": {"instructions_per_packet": X, "rounds": R, "batch": 32, ...}}
 #   --keep FILE  keep the callgrind output there (default: a temporary file, removed)
 #
-# Method (see app/bench/cpu_cost.c): the whole program runs under callgrind; from its output we sum the
-# inclusive instruction counts (Ir) of the calls that measured_rx_tx() makes to e1000e_rxq_burst,
-# e1000e_txq_burst and e1000e_txq_clean. The warm-up round, the device model and the application's own
-# forwarding work are not counted. Each driver entry point found must have been called ROUNDS times
-# from measured_rx_tx(), and rx and tx bursts must both be there; otherwise we fail rather than report.
+# Method (see drivers/net/e1000e/e1000e_cost.c, built as app/bench/cpu_cost): the whole program runs under
+# callgrind; from its output we sum the inclusive instruction counts (Ir) of the calls that measured_rx_tx()
+# makes to e1000e_rxq_burst, e1000e_txq_burst and e1000e_txq_clean. The warm-up round, the device model
+# and the application's own forwarding work are not counted. Each driver entry point found must have been
+# called ROUNDS times from measured_rx_tx(), and rx and tx bursts must both be there; otherwise we fail
+# rather than report.
 #
 # Definition: a packet is one frame received AND forwarded (one rx plus one tx descriptor), so
 #   driver.instructions_per_packet = driver Ir / (ROUNDS * 32)

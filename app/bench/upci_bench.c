@@ -8,10 +8,17 @@
  * noisy hosts: the irq methods against the kernel loopback trigger and a plain eventfd wake-up, the rtt
  * and pps figures against the kernel driver and DPDK (measured by kernel_rtt and dpdk_baseline in the
  * same VM boot and merged by report.py). Timestamps: CLOCK_MONOTONIC; waiter and trigger on different CPUs.
+ *
+ * The NICs are driven through the port API only (upci/port.h): the interrupt figures raise rx queue 0's
+ * vector with the port's test hook, the receive modes are the port's own (poll, interrupt, hybrid), and
+ * forwarding transmits the received buffers as they are (zero-copy). If the kernel takes a device back
+ * meanwhile (unbind, hot-unplug), the run stops at once with one line naming it, the JSON carries
+ * "removed": true and what was measured until then, and the exit status is 0.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <sched.h>
@@ -24,11 +31,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "drivers/net/e1000e/e1000e_regs.h"
-#include "upci/e1000e.h"
 #include "upci/io.h"
-#include "upci/log.h"
 #include "upci/msix.h"
+#include "upci/pci.h"
+#include "upci/pktpool.h"
+#include "upci/port.h"
 #include "upci/vfio.h"
 
 struct opts {
@@ -74,6 +81,100 @@ static void progress(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fprintf(stderr, "\n");
 	va_end(ap);
+}
+
+/* ---- device removal: any thread may notice it, every loop stops on it ---- */
+
+static struct {
+	_Atomic bool removed;            /* a device was taken away: every loop ends, the run stops */
+	char device[UPCI_PCI_ADDR_STRLEN]; /* which one (written once, by the thread that noticed) */
+	const char *opened[2];           /* the device specs this run has opened at least once */
+} run;
+
+static bool run_removed(void)
+{
+	return atomic_load(&run.removed);
+}
+
+/* The first removal: say so in one line and make every loop stop. */
+static void note_removal(const char *device)
+{
+	if (atomic_exchange(&run.removed, true))
+		return;
+	snprintf(run.device, sizeof(run.device), "%s", device);
+	progress("%s was removed (the kernel took the device back): stopping the run", device);
+}
+
+/* @rc from a call on @port: a -ENODEV that means the device is gone is noted. Return: @rc. */
+static int port_rc(struct upci_port *port, int rc)
+{
+	if (rc == -ENODEV && upci_port_removed(port))
+		note_removal(upci_port_name(port));
+	return rc;
+}
+
+/* Remember @spec as one of the run's devices (A, B). */
+static void note_opened(const char *spec)
+{
+	for (unsigned i = 0; i < 2; i++) {
+		if (run.opened[i] && !strcmp(run.opened[i], spec))
+			return;
+		if (!run.opened[i]) {
+			run.opened[i] = spec;
+			return;
+		}
+	}
+}
+
+/* Is @spec, a device this run opened before, gone or bound to another driver now? Its name in @name. */
+static bool taken_back(const char *spec, char *name)
+{
+	struct upci_pci_addr addr;
+	struct upci_pci_info info;
+
+	if (upci_dev_resolve(spec, &addr))
+		return false;
+	upci_pci_addr_format(&addr, name, UPCI_PCI_ADDR_STRLEN);
+	return upci_pci_info_read(&addr, &info) || !strstr(info.driver, "vfio");
+}
+
+/*
+ * An open failed with @rc. If a device this run opened before (that one or its IOMMU group mate) is now
+ * gone or bound to another driver, the kernel took it back between two measurements, while no port held
+ * it: a removal. Return: -ENODEV then, else @rc.
+ */
+static int open_failed(int rc)
+{
+	char name[UPCI_PCI_ADDR_STRLEN];
+
+	for (unsigned i = 0; i < 2 && run.opened[i]; i++) {
+		if (taken_back(run.opened[i], name)) {
+			note_removal(name);
+			return -ENODEV;
+		}
+	}
+	return rc;
+}
+
+/* upci_port_open(); failing because a device of this run went back to the kernel is a removal (-ENODEV). */
+static int open_port(const char *spec, const struct upci_port_cfg *cfg, struct upci_port **out)
+{
+	int rc = upci_port_open(spec, cfg, out);
+
+	if (rc)
+		return open_failed(rc);
+	note_opened(spec);
+	return 0;
+}
+
+/* Sleep up to @ms on @port's event fd (REQ/ERR), handling what arrives. Return: 0, or -ENODEV once it is gone. */
+static int watch_port(struct upci_port *port, int ms)
+{
+	struct pollfd p = { .fd = upci_port_event_fd(port), .events = POLLIN };
+
+	if (poll(&p, 1, ms) > 0 || upci_port_removed(port))
+		return port_rc(port, upci_port_process_events(port));
+	return 0;
 }
 
 /* ---- percentiles and JSON ---- */
@@ -132,7 +233,9 @@ static void print_latency(const char *group, const char *name, json_object *o)
 enum wait_kind { WAIT_UPCI, WAIT_READ, WAIT_EPOLL, WAIT_BUSY };
 
 struct irq_run {
-	struct upci_irqs *irqs;
+	struct upci_port *port;     /* the device raising the vector; its events are handled every trial */
+	struct upci_irqs *irqs;     /* its vectors */
+	unsigned vector;            /* rx queue 0's */
 	int fd;                     /* the eventfd the waiter watches (WAIT_READ/EPOLL/BUSY) */
 	enum wait_kind how;
 	unsigned trials;
@@ -148,7 +251,7 @@ static void wait_once(struct irq_run *r)
 
 	switch (r->how) {
 	case WAIT_UPCI:
-		while (upci_irqs_wait(r->irqs, 0, 1000) == 0 && !r->stop)
+		while (upci_irqs_wait(r->irqs, r->vector, 1000) == 0 && !r->stop)
 			;
 		break;
 	case WAIT_READ: /* a blocking eventfd: a bare read() */
@@ -192,21 +295,40 @@ static void *irq_waiter(void *arg)
 /* Wake a waiter that the trigger did not reach (so the handshake can go on). */
 static void unstick(struct irq_run *r)
 {
-	if (r->how == WAIT_UPCI)
-		upci_irqs_trigger(r->irqs, 0);
-	else
+	if (r->how != WAIT_UPCI)
 		eventfd_write(r->fd, 1);
+	else if (!upci_port_removed(r->port))
+		upci_irqs_trigger(r->irqs, r->vector);
+	/* else the device is gone: the waiter's 1 s timeout lets it see r->stop */
 }
 
-typedef void (*trigger_fn)(void *ctx);
+typedef int (*trigger_fn)(struct irq_run *r);
 
-/* Run the trials: waiter blocked -> t0 -> trigger -> the waiter wakes at t1. Samples t1 - t0. */
-static json_object *irq_measure(struct irq_run *r, trigger_fn trigger, void *ctx, const char *name)
+/* Did the waiter wake for trial @t within 1 s of @t0? Then *@ns is the sample; else it is unstuck. */
+static bool irq_wake(struct irq_run *r, uint64_t t, uint64_t t0, uint64_t deadline, uint64_t *ns)
+{
+	while (atomic_load(&r->woke_seq) != t && now_ns() - t0 < 1000000000ull)
+		;
+	if (atomic_load(&r->woke_seq) == t) {
+		*ns = atomic_load(&r->woke_time) - t0;
+		return true;
+	}
+	unstick(r);
+	while (atomic_load(&r->woke_seq) != t && now_ns() < deadline + 2000000000ull)
+		sleep_us(100);
+	return false;
+}
+
+/*
+ * Run the trials: waiter blocked -> t0 -> trigger -> the waiter wakes at t1. Samples t1 - t0.
+ * Return: 0 and *@out, -ENODEV (the device was removed: nothing reported), or the trigger's -errno.
+ */
+static int irq_measure(struct irq_run *r, trigger_fn trigger, const char *name, json_object **out)
 {
 	uint64_t *ns = calloc(r->trials, sizeof(*ns));
 	unsigned got = 0, lost = 0;
 	pthread_t th;
-	json_object *o;
+	int rc = 0;
 
 	r->stop = false;
 	atomic_store(&r->waiting, 0);
@@ -214,11 +336,14 @@ static json_object *irq_measure(struct irq_run *r, trigger_fn trigger, void *ctx
 	atomic_store(&r->ack, 0);
 	pthread_create(&th, NULL, irq_waiter, r);
 	pin_to_cpu(0);
-	for (uint64_t t = 1, done = 0; done < r->trials; t++) {
+	for (uint64_t t = 1, done = 0; done < r->trials && !rc; t++) {
 		uint64_t t0, deadline = now_ns() + 2000000000ull;
 
 		while (atomic_load(&r->waiting) != t && now_ns() < deadline)
 			sleep_us(10);
+		rc = port_rc(r->port, upci_port_process_events(r->port)); /* a REQ: -ENODEV */
+		if (rc)
+			break;
 		sleep_us(300); /* past QEMU's 128 us throttle window; the waiter is asleep by now */
 		if (atomic_load(&r->woke_seq) == t) {
 			/* Woken before we fired: a late duplicate of the previous message (QEMU re-sends after a
@@ -227,17 +352,13 @@ static json_object *irq_measure(struct irq_run *r, trigger_fn trigger, void *ctx
 			continue;
 		}
 		t0 = now_ns();
-		trigger(ctx);
-		while (atomic_load(&r->woke_seq) != t && now_ns() - t0 < 1000000000ull)
-			;
-		if (atomic_load(&r->woke_seq) == t) {
-			ns[got++] = atomic_load(&r->woke_time) - t0;
-		} else {
+		rc = port_rc(r->port, trigger(r));
+		if (rc)
+			break;
+		if (irq_wake(r, t, t0, deadline, &ns[got]))
+			got++;
+		else
 			lost++;
-			unstick(r);
-			while (atomic_load(&r->woke_seq) != t && now_ns() < deadline + 2000000000ull)
-				sleep_us(100);
-		}
 		atomic_store(&r->ack, t);
 		if ((++done % 500) == 0)
 			progress("irq %s: %" PRIu64 "/%u", name, done, r->trials);
@@ -245,429 +366,560 @@ static json_object *irq_measure(struct irq_run *r, trigger_fn trigger, void *ctx
 	r->stop = true;
 	unstick(r);
 	pthread_join(th, NULL);
-	o = latency_json(ns, got, lost);
+	if (!rc)
+		*out = latency_json(ns, got, lost);
 	free(ns);
-	return o;
+	return rc;
 }
 
-struct ics_ctx {
-	const struct upci_bar *bar0;
-};
-
-static void trigger_ics(void *ctx)
+/* The device raises rx queue 0's vector (on the 82574L an Interrupt Cause Set write). */
+static int trigger_ics(struct irq_run *r)
 {
-	const struct upci_bar *bar0 = ((struct ics_ctx *)ctx)->bar0;
-
-	upci_bar_write32(bar0, E1000E_IMS, E1000E_ICR_RXQ0); /* QEMU clears it after each message */
-	upci_bar_write32(bar0, E1000E_ICS, E1000E_ICR_RXQ0);
+	return upci_port_raise_irq(r->port, r->vector);
 }
 
-static void trigger_loopback(void *ctx)
+static int trigger_loopback(struct irq_run *r)
 {
-	upci_irqs_trigger(ctx, 0);
+	return upci_irqs_trigger(r->irqs, r->vector);
 }
 
-static void trigger_eventfd(void *ctx)
+static int trigger_eventfd(struct irq_run *r)
 {
-	eventfd_write(*(int *)ctx, 1);
+	return eventfd_write(r->fd, 1) ? -errno : 0;
 }
 
-/* Route rx0 to vector 0 and let it auto-clear, as the driver does (82574 datasheet 7.4, IVAR). */
-static void program_rx0_vector(const struct upci_bar *bar0)
+/* Measure, waiting as r->how, and add the figures to @irq as @name. */
+static int irq_add(struct irq_run *r, json_object *irq, trigger_fn trigger, const char *name)
 {
-	upci_bar_write32(bar0, E1000E_IMC, ~0u);
-	upci_bar_write32(bar0, E1000E_ICR, ~0u);
-	upci_bar_write32(bar0, E1000E_CTRL_EXT, upci_bar_read32(bar0, E1000E_CTRL_EXT) | E1000E_CTRL_EXT_EIAME |
-						   E1000E_CTRL_EXT_PBA_CLR);
-	upci_bar_write32(bar0, E1000E_IVAR, e1000e_ivar(E1000E_IVAR_RXQ0, 0) | E1000E_IVAR_TX_EVERY_WB);
-	upci_bar_write32(bar0, E1000E_EIAC, E1000E_ICR_RXQ0);
+	json_object *m;
+	int rc = irq_measure(r, trigger, name, &m);
+
+	if (!rc)
+		json_object_object_add(irq, name, m);
+	return rc;
+}
+
+/* ICS with the vector rewired to an eventfd of our own (@flags), waited on as @how. */
+static int irq_rewired(struct irq_run *r, json_object *irq, int flags, enum wait_kind how, const char *name)
+{
+	int fd = eventfd(0, EFD_CLOEXEC | flags), rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = upci_irqs_rewire(r->irqs, r->vector, fd);
+	if (!rc) {
+		r->fd = fd;
+		r->how = how;
+		rc = irq_add(r, irq, trigger_ics, name);
+	}
+	close(fd);
+	return rc;
+}
+
+/* Device-raised: ICS -> upci_irqs_wait, the loopback trigger, then the same vector on eventfds of our own. */
+static int irq_device(struct irq_run *r, json_object *irq)
+{
+	int rc;
+
+	r->how = WAIT_UPCI;
+	progress("irq: ICS -> MSI-X -> upci_irqs_wait, %u trials", r->trials);
+	rc = irq_add(r, irq, trigger_ics, "ics");
+	if (!rc) {
+		progress("irq: kernel loopback trigger -> upci_irqs_wait");
+		rc = irq_add(r, irq, trigger_loopback, "loopback");
+	}
+	if (!rc) {
+		progress("irq: ICS -> bare blocking read()");
+		rc = irq_rewired(r, irq, 0, WAIT_READ, "ics_raw");
+	}
+	if (!rc) {
+		progress("irq: ICS -> epoll_wait + read");
+		rc = irq_rewired(r, irq, 0, WAIT_EPOLL, "ics_epoll");
+	}
+	if (!rc) {
+		progress("irq: ICS -> busy-polled eventfd");
+		rc = irq_rewired(r, irq, EFD_NONBLOCK, WAIT_BUSY, "ics_busy");
+	}
+	if (!upci_port_removed(r->port))
+		upci_irqs_rewire(r->irqs, r->vector, upci_irqs_fd(r->irqs, r->vector));
+	return rc;
+}
+
+/* The scheduler floor: one thread writes an eventfd another blocks on; no device, no kernel IRQ. */
+static int irq_eventfd(struct irq_run *r, json_object *irq)
+{
+	int rc;
+
+	r->fd = eventfd(0, EFD_CLOEXEC);
+	if (r->fd < 0)
+		return -errno;
+	r->how = WAIT_READ;
+	progress("irq: plain eventfd thread -> thread");
+	rc = irq_add(r, irq, trigger_eventfd, "eventfd");
+	close(r->fd);
+	return rc;
 }
 
 static int bench_irq(const struct opts *o, json_object *root)
 {
-	struct upci_dev *dev;
-	struct upci_irqs *irqs;
-	struct ics_ctx ics;
+	struct upci_port_cfg cfg = { .rx_queues = 1, .tx_queues = 1 };
 	struct irq_run r = { .trials = o->irq_trials, .fd = -1 };
-	json_object *irq = json_object_new_object();
-	int blocking, plain, rc = upci_dev_open(o->dev_a, NULL, &dev);
+	json_object *irq;
+	int rc = open_port(o->dev_a, &cfg, &r.port);
 
 	if (rc)
 		return rc;
-	upci_dev_enable(dev);
-	ics.bar0 = upci_dev_bar(dev, 0);
-	program_rx0_vector(ics.bar0);
-	rc = upci_irqs_open(dev, UPCI_IRQ_MSIX, &irqs);
-	if (!rc)
-		rc = upci_irqs_enable(irqs, 0, 1);
-	if (rc) {
-		upci_dev_close(dev);
-		return rc;
+	r.irqs = upci_port_irqs(r.port);
+	rc = upci_port_rx_vector(r.port, 0);
+	if (rc < 0 || !r.irqs) {
+		progress("irq: %s has no interrupt vector for rx queue 0", upci_port_name(r.port));
+		upci_port_close(r.port);
+		return rc < 0 ? rc : -EOPNOTSUPP;
 	}
-	r.irqs = irqs;
-	r.how = WAIT_UPCI;
-	progress("irq: ICS -> MSI-X -> upci_irqs_wait, %u trials", r.trials);
-	json_object_object_add(irq, "ics", irq_measure(&r, trigger_ics, &ics, "ics"));
-	progress("irq: kernel loopback trigger -> upci_irqs_wait");
-	json_object_object_add(irq, "loopback", irq_measure(&r, trigger_loopback, irqs, "loopback"));
-	/* The same vector on a blocking eventfd of our own: a bare read(), epoll, and busy polling. */
-	blocking = eventfd(0, EFD_CLOEXEC);
-	upci_irqs_rewire(irqs, 0, blocking);
-	r.fd = blocking;
-	r.how = WAIT_READ;
-	progress("irq: ICS -> bare blocking read()");
-	json_object_object_add(irq, "ics_raw", irq_measure(&r, trigger_ics, &ics, "ics_raw"));
-	r.how = WAIT_EPOLL;
-	progress("irq: ICS -> epoll_wait + read");
-	json_object_object_add(irq, "ics_epoll", irq_measure(&r, trigger_ics, &ics, "ics_epoll"));
-	close(blocking);
-	plain = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	upci_irqs_rewire(irqs, 0, plain);
-	r.fd = plain;
-	r.how = WAIT_BUSY;
-	progress("irq: ICS -> busy-polled eventfd");
-	json_object_object_add(irq, "ics_busy", irq_measure(&r, trigger_ics, &ics, "ics_busy"));
-	close(plain);
-	upci_irqs_rewire(irqs, 0, upci_irqs_fd(irqs, 0));
-	/* The scheduler floor: one thread writes an eventfd another blocks on; no device, no kernel IRQ. */
-	plain = eventfd(0, EFD_CLOEXEC);
-	r.fd = plain;
-	r.how = WAIT_READ;
-	progress("irq: plain eventfd thread -> thread");
-	json_object_object_add(irq, "eventfd", irq_measure(&r, trigger_eventfd, &plain, "eventfd"));
-	close(plain);
+	r.vector = (unsigned)rc;
+	irq = json_object_new_object();
+	rc = irq_device(&r, irq);
+	if (!rc)
+		rc = irq_eventfd(&r, irq);
 	json_object_object_add(root, "irq", irq);
-	upci_irqs_close(irqs);
-	upci_dev_close(dev);
+	upci_port_close(r.port);
+	return rc;
+}
+
+/* ---- ports for rtt, pps and idle: A and B, one queue each way ---- */
+
+enum { ETH_BENCH = 0x88b5, RTT_FRAME = 64, PPS_FRAME = 64, BURST = 32 };
+#define TX_TIMEOUT_NS 100000000ull /* how long a full tx ring is retried before its frames are dropped */
+
+struct pair {
+	struct upci_port *a, *b;
+};
+
+static void close_pair(struct pair *p)
+{
+	upci_port_close(p->a);
+	upci_port_close(p->b);
+	p->a = p->b = NULL;
+}
+
+/*
+ * Wait up to 5 s for both links, watching both devices for removal meanwhile.
+ * Return: 0 (also when they stay down: the trials then show it), -ENODEV.
+ */
+static int wait_links(struct pair *p)
+{
+	for (int i = 0; i < 50; i++) {
+		struct upci_link la, lb;
+		int rc = port_rc(p->a, upci_port_link(p->a, &la));
+
+		if (!rc)
+			rc = port_rc(p->b, upci_port_link(p->b, &lb));
+		if (rc || (la.up && lb.up))
+			return rc;
+		rc = watch_port(p->a, 50);
+		if (!rc)
+			rc = watch_port(p->b, 50);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * Open and start A and B, receiving in @mode. The hybrid is tuned as for the one-frame ping-pong: a budget
+ * of 1, 64 empty polls before it sleeps, sleeps (and interrupt-mode waits) of at most 100 ms.
+ */
+static int open_pair(const struct opts *o, enum upci_port_mode mode, struct pair *p)
+{
+	struct upci_port_cfg cfg = { .rx_queues = 1, .tx_queues = 1, .rx_ring_size = 256, .tx_ring_size = 256,
+				     .mode = mode, .wait_timeout_ms = 100,
+				     .hybrid = { .budget = 1, .idle_polls = 64, .sleep_timeout_ms = 100 } };
+	int rc;
+
+	*p = (struct pair){ 0 };
+	rc = open_port(o->dev_a, &cfg, &p->a);
+	if (!rc)
+		rc = open_port(o->dev_b, &cfg, &p->b);
+	if (!rc)
+		rc = port_rc(p->a, upci_port_start(p->a));
+	if (!rc)
+		rc = port_rc(p->b, upci_port_start(p->b));
+	if (!rc)
+		rc = wait_links(p);
+	if (rc)
+		close_pair(p);
+	return rc;
+}
+
+/* A bench frame's header: from A to B, EtherType ETH_BENCH. */
+static void bench_header(uint8_t *f, const struct pair *p)
+{
+	memcpy(f, upci_port_info(p->b)->mac, 6);
+	memcpy(f + 6, upci_port_info(p->a)->mac, 6);
+	f[12] = ETH_BENCH >> 8, f[13] = ETH_BENCH & 0xff;
+}
+
+/*
+ * Transmit @pkts from @port's queue 0 as they are (zero-copy: buffers of any pool of the IOMMU context),
+ * retrying for up to TX_TIMEOUT_NS while the ring is full; what it did not take goes back to its pool
+ * (a refused frame, which no caller here makes, waits out the timeout too). Return: how many were queued,
+ * -ENODEV, -errno.
+ */
+static int tx_all(struct upci_port *port, struct upci_pkt *pkts, unsigned n)
+{
+	uint64_t t0 = 0;
+	unsigned sent = 0;
+	int rc = 0;
+
+	while (sent < n) {
+		rc = upci_port_tx_burst(port, 0, pkts, n); /* taken frames are NULL now: a retry skips them */
+		if (rc < 0)
+			break;
+		sent += (unsigned)rc;
+		if (rc)
+			continue;
+		if (!t0)
+			t0 = now_ns();
+		else if (now_ns() - t0 > TX_TIMEOUT_NS)
+			break;
+	}
+	upci_pkt_free(pkts, n);
+	return rc < 0 ? port_rc(port, rc) : (int)sent;
+}
+
+/* Send @len bytes of @frame from @port's queue 0, copied into a buffer of its pool. Return: 1, 0, -ENODEV. */
+static int send_frame(struct upci_port *port, const uint8_t *frame, unsigned len)
+{
+	struct upci_pkt p;
+	int rc = upci_port_pkt_alloc(port, 0, &p, 1);
+
+	if (rc <= 0)
+		return port_rc(port, rc);
+	memcpy(p.buf, frame, len);
+	p.len = (uint16_t)len;
+	return tx_all(port, &p, 1);
+}
+
+/*
+ * Receive one frame on @port's queue 0 in the port's mode (upci_port_rx() polls, sleeps on the vector, or
+ * runs the hybrid). Return: 1 with *@pkt, 0 on timeout or stop, -ENODEV, -errno.
+ */
+static int recv_frame(struct upci_port *port, struct upci_pkt *pkt, uint64_t timeout_ns, volatile bool *stop)
+{
+	uint64_t t0 = now_ns();
+
+	while (now_ns() - t0 < timeout_ns && !(stop && *stop) && !run_removed()) {
+		int rc = upci_port_rx(port, 0, pkt, 1);
+
+		if (rc)
+			return rc < 0 ? port_rc(port, rc) : 1;
+	}
 	return 0;
 }
 
 /* ---- rtt: A sends, B reflects, A receives ---- */
 
-enum { ETH_BENCH = 0x88b5, RTT_FRAME = 64 };
-
-struct rtt_side {
-	struct e1000e *nic;
-	enum e1000e_mode mode;
-	struct upci_hybrid h;
-	unsigned got;              /* frames received by the current poll hook */
-	struct e1000e_pkt last;    /* the frame the hook received */
-};
-
-static unsigned side_poll(void *arg, unsigned budget)
-{
-	struct rtt_side *s = arg;
-	struct e1000e_pkt p;
-	unsigned n;
-
-	(void)budget;
-	n = e1000e_rx_burst(s->nic, 0, &p, 1);
-	if (n)
-		s->last = p;
-	s->got += n;
-	return n;
-}
-
-static void side_arm(void *arg)
-{
-	e1000e_rx_arm(((struct rtt_side *)arg)->nic, 0);
-}
-
-static void side_disarm(void *arg)
-{
-	e1000e_rx_disarm(((struct rtt_side *)arg)->nic, 0);
-}
-
-/* Receive one frame on queue 0 the way the mode says. Return: true with s->last, false on timeout. */
-static bool side_receive(struct rtt_side *s, uint64_t timeout_ns, volatile bool *stop)
-{
-	uint64_t t0 = now_ns();
-
-	s->got = 0;
-	while (!s->got && now_ns() - t0 < timeout_ns && !(stop && *stop)) {
-		switch (s->mode) {
-		case E1000E_MODE_POLL:
-			side_poll(s, 1);
-			break;
-		case E1000E_MODE_INTERRUPT:
-			if (!side_poll(s, 1))
-				e1000e_rx_wait(s->nic, 0, 100);
-			break;
-		case E1000E_MODE_HYBRID:
-			upci_hybrid_step(&s->h);
-			break;
-		}
-	}
-	return s->got > 0;
-}
-
-static bool side_send(struct e1000e *nic, const uint8_t *frame, unsigned len)
-{
-	struct e1000e_pkt p;
-
-	if (e1000e_tx_alloc(nic, 0, &p, 1) != 1)
-		return false;
-	memcpy(p.buf, frame, len);
-	p.len = (uint16_t)len;
-	return e1000e_tx_burst(nic, 0, &p, 1) == 1;
-}
-
 struct reflector {
-	struct rtt_side side;
+	struct upci_port *port;
 	volatile bool stop;
+	int rc;                     /* why it stopped early: -ENODEV, -errno */
 };
 
+/* Send every frame B receives straight back to its sender, in the buffer it arrived in (zero-copy). */
 static void *reflect(void *arg)
 {
 	struct reflector *r = arg;
-	uint8_t f[RTT_FRAME];
+	const uint8_t *mac = upci_port_info(r->port)->mac;
+	int rc = 0;
 
 	pin_to_cpu(1);
-	while (!r->stop) {
-		if (!side_receive(&r->side, 200000000ull, &r->stop))
+	while (!r->stop && !run_removed() && rc >= 0) {
+		struct upci_pkt p;
+		uint8_t *f;
+
+		rc = recv_frame(r->port, &p, 200000000ull, &r->stop);
+		if (rc <= 0)
 			continue;
-		memcpy(f, r->side.last.buf, RTT_FRAME);
-		e1000e_rx_free(r->side.nic, 0, &r->side.last, 1);
+		f = p.buf;
 		memcpy(f, f + 6, 6);       /* back to the sender: its MAC is the source */
-		e1000e_mac(r->side.nic, f + 6);
-		side_send(r->side.nic, f, RTT_FRAME);
+		memcpy(f + 6, mac, 6);
+		rc = tx_all(r->port, &p, 1);
 	}
+	r->rc = rc < 0 ? rc : 0;
 	return NULL;
 }
 
-static void init_side(struct rtt_side *s, struct e1000e *nic, enum e1000e_mode mode)
+/* One ping-pong with trial number @t in frame @f. Return: 1 it came back (*@ns: the round trip), 0 lost, -errno. */
+static int rtt_trial(struct upci_port *a, uint8_t *f, unsigned t, uint64_t *ns)
 {
-	static const struct upci_hybrid_ops ops = { .poll = side_poll, .arm = side_arm, .disarm = side_disarm };
-	struct upci_hybrid_cfg cfg = { .budget = 1, .idle_polls = 64, .sleep_timeout_ms = 100 };
+	struct upci_pkt p;
+	uint64_t t0;
+	int rc;
 
-	memset(s, 0, sizeof(*s));
-	s->nic = nic;
-	s->mode = mode;
-	upci_hybrid_init(&s->h, &ops, s, e1000e_rx_fd(nic, 0), &cfg);
-}
-
-static int open_pair(const struct opts *o, struct e1000e **a, struct e1000e **b)
-{
-	struct e1000e_cfg cfg = { .rx_queues = 1, .tx_queues = 1, .rx_ring_size = 256, .tx_ring_size = 256 };
-	int rc = e1000e_open(o->dev_a, &cfg, a);
-
-	if (!rc)
-		rc = e1000e_open(o->dev_b, &cfg, b);
-	if (!rc)
-		rc = e1000e_start(*a);
-	if (!rc)
-		rc = e1000e_start(*b);
-	for (int i = 0; !rc && i < 50 && !(e1000e_link(*a, NULL, NULL) && e1000e_link(*b, NULL, NULL)); i++)
-		sleep_us(100000);
+	memcpy(f + 14, &t, sizeof(t));
+	sleep_us(200);
+	t0 = now_ns();
+	rc = send_frame(a, f, RTT_FRAME);
+	if (rc > 0)
+		rc = recv_frame(a, &p, 1000000000ull, NULL);
+	if (rc <= 0)
+		return rc;
+	rc = !memcmp((uint8_t *)p.buf + 14, &t, sizeof(t));
+	upci_pkt_free(&p, 1);
+	*ns = now_ns() - t0;
 	return rc;
 }
 
-static json_object *rtt_mode(const struct opts *o, enum e1000e_mode mode, const char *name)
+static int rtt_mode(const struct opts *o, enum upci_port_mode mode, const char *name, json_object **out)
 {
-	struct e1000e *a = NULL, *b = NULL;
-	struct reflector refl;
-	struct rtt_side me;
-	uint64_t *ns = calloc(o->rtt_trials, sizeof(*ns));
+	struct reflector refl = { 0 };
+	struct pair p;
+	uint64_t *ns;
 	unsigned got = 0, lost = 0, warmup = o->rtt_trials / 10;
 	uint8_t f[RTT_FRAME] = { 0 };
 	pthread_t th;
-	json_object *res;
+	int rc = open_pair(o, mode, &p);
 
-	if (open_pair(o, &a, &b)) {
-		e1000e_close(a);
-		free(ns);
-		return NULL;
-	}
-	init_side(&refl.side, b, mode);
-	refl.stop = false;
-	init_side(&me, a, mode);
+	if (rc)
+		return rc;
+	ns = calloc(o->rtt_trials, sizeof(*ns));
+	refl.port = p.b;
 	pthread_create(&th, NULL, reflect, &refl);
 	pin_to_cpu(0);
-	e1000e_mac(b, f);
-	e1000e_mac(a, f + 6);
-	f[12] = ETH_BENCH >> 8, f[13] = ETH_BENCH & 0xff;
-	for (unsigned t = 0; t < o->rtt_trials + warmup; t++) {
-		uint64_t t0;
-		bool ok;
+	bench_header(f, &p);
+	for (unsigned t = 0; t < o->rtt_trials + warmup && !run_removed(); t++) {
+		uint64_t rt;
 
-		memcpy(f + 14, &t, sizeof(t));
-		sleep_us(200);
-		t0 = now_ns();
-		ok = side_send(a, f, RTT_FRAME) && side_receive(&me, 1000000000ull, NULL);
-		if (ok) {
-			bool same = !memcmp((uint8_t *)me.last.buf + 14, &t, sizeof(t));
-
-			e1000e_rx_free(a, 0, &me.last, 1);
-			ok = same;
-		}
+		rc = rtt_trial(p.a, f, t, &rt);
+		if (rc < 0)
+			break;
 		if (t < warmup)
 			continue;
-		if (ok)
-			ns[got++] = now_ns() - t0;
+		if (rc)
+			ns[got++] = rt;
 		else
 			lost++;
 	}
 	refl.stop = true;
 	pthread_join(th, NULL);
-	res = latency_json(ns, got, lost);
+	rc = run_removed() ? -ENODEV : rc < 0 ? rc : refl.rc;
+	if (!rc) {
+		*out = latency_json(ns, got, lost);
+		progress("rtt %s: %u samples, %u lost", name, got, lost);
+	}
 	free(ns);
-	e1000e_close(a);
-	e1000e_close(b);
-	progress("rtt %s: %u samples, %u lost", name, got, lost);
-	return res;
+	close_pair(&p);
+	return rc;
 }
 
 /* The three ways a receiving thread can wait, with their names in the JSON (rtt.upci_<name>, idle.<name>). */
 static const struct {
-	enum e1000e_mode mode;
+	enum upci_port_mode mode;
 	const char *name;
 	const char *rtt_key;
 } modes[] = {
-	{ E1000E_MODE_POLL, "poll", "upci_poll" },
-	{ E1000E_MODE_INTERRUPT, "interrupt", "upci_interrupt" },
-	{ E1000E_MODE_HYBRID, "hybrid", "upci_hybrid" },
+	{ UPCI_PORT_POLL, "poll", "upci_poll" },
+	{ UPCI_PORT_INTERRUPT, "interrupt", "upci_interrupt" },
+	{ UPCI_PORT_HYBRID, "hybrid", "upci_hybrid" },
 };
 
 static int bench_rtt(const struct opts *o, json_object *root)
 {
 	json_object *rtt = json_object_new_object();
+	int rc = 0;
 
-	for (unsigned i = 0; i < 3; i++) {
+	for (unsigned i = 0; i < 3 && !rc; i++) {
 		json_object *r;
 
 		progress("rtt %s: %u trials", modes[i].rtt_key, o->rtt_trials);
-		r = rtt_mode(o, modes[i].mode, modes[i].rtt_key);
-		if (!r)
-			return -EIO;
-		json_object_object_add(rtt, modes[i].rtt_key, r);
+		rc = rtt_mode(o, modes[i].mode, modes[i].rtt_key, &r);
+		if (!rc)
+			json_object_object_add(rtt, modes[i].rtt_key, r);
 	}
 	json_object_object_add(root, "rtt", rtt);
-	return 0;
+	return rc;
 }
 
 /* ---- pps: one way, and forwarded back ---- */
 
 struct pps_rx {
-	struct e1000e *nic;
+	struct upci_port *port;
 	_Atomic uint64_t frames;
-	struct e1000e *fwd_to;      /* forward each frame back through this NIC (NULL: count only) */
+	struct upci_port *fwd_to;   /* send each frame back through this port, zero-copy (NULL: count only) */
 	volatile bool stop;
+	int rc;                     /* why it stopped early: -ENODEV, -errno */
 };
+
+/* Turn the received frames round (to their sender) and transmit them from @to in their own buffers. */
+static int forward(struct upci_port *to, struct upci_pkt *pkts, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		memcpy(pkts[i].buf, (uint8_t *)pkts[i].buf + 6, 6); /* back to the sender */
+	return tx_all(to, pkts, n);
+}
 
 static void *pps_receiver(void *arg)
 {
 	struct pps_rx *r = arg;
-	struct e1000e_pkt pkts[32], out[32];
+	struct upci_pkt pkts[BURST];
+	int n = 0, rc = 0;
 
 	pin_to_cpu(1);
-	while (!r->stop) {
-		unsigned n = e1000e_rx_burst(r->nic, 0, pkts, 32), k = 0;
-
-		if (r->fwd_to && n)
-			k = e1000e_tx_alloc(r->fwd_to, 0, out, n);
-		for (unsigned i = 0; i < k; i++) {
-			memcpy(out[i].buf, pkts[i].buf, pkts[i].len);
-			memcpy(out[i].buf, (uint8_t *)pkts[i].buf + 6, 6); /* back to the sender */
-			out[i].len = pkts[i].len;
+	while (!r->stop && !run_removed() && rc >= 0) {
+		n = upci_port_rx_burst(r->port, 0, pkts, BURST);
+		if (n <= 0) {
+			rc = port_rc(r->port, n);
+			continue;
 		}
-		for (unsigned sent = 0; sent < k;)
-			sent += e1000e_tx_burst(r->fwd_to, 0, out + sent, k - sent);
-		e1000e_rx_free(r->nic, 0, pkts, n);
-		r->frames += n;
+		if (r->fwd_to)
+			rc = forward(r->fwd_to, pkts, (unsigned)n);
+		else
+			upci_pkt_free(pkts, (unsigned)n);
+		r->frames += (unsigned)n;
 	}
+	r->rc = rc < 0 ? rc : 0;
 	return NULL;
 }
 
-/* Count (and free) what arrived at @nic's queue 0. */
-static uint64_t drain_rx(struct e1000e *nic)
+/* Count (and free) what arrived at @port's queue 0. Return: how many, -ENODEV. */
+static int drain_rx(struct upci_port *port)
 {
-	struct e1000e_pkt pkts[32];
-	unsigned n = e1000e_rx_burst(nic, 0, pkts, 32);
+	struct upci_pkt pkts[BURST];
+	int n = upci_port_rx_burst(port, 0, pkts, BURST);
 
-	e1000e_rx_free(nic, 0, pkts, n);
+	if (n < 0)
+		return port_rc(port, n);
+	upci_pkt_free(pkts, (unsigned)n);
 	return n;
+}
+
+/*
+ * Send up to @n copies of the frame @f from @port (buffers of its pool). With nothing to send there is no
+ * burst call, the place where a busy port notices a removal: then its events are checked every
+ * UPCI_PORT_EVENT_CHECK idle rounds (@idle counts them). Return: how many went out, -ENODEV.
+ */
+static int pps_send(struct upci_port *port, const uint8_t *f, unsigned n, unsigned *idle)
+{
+	struct upci_pkt p[BURST];
+	int k;
+
+	if (!n)
+		return ++*idle % UPCI_PORT_EVENT_CHECK ? 0 : port_rc(port, upci_port_process_events(port));
+	k = upci_port_pkt_alloc(port, 0, p, n);
+	if (k <= 0)
+		return port_rc(port, k);
+	for (int i = 0; i < k; i++) {
+		memcpy(p[i].buf, f, PPS_FRAME);
+		p[i].len = PPS_FRAME;
+	}
+	return tx_all(port, p, (unsigned)k);
+}
+
+/*
+ * A's side of a run: send o->pps_frames frames, at most 256 in flight, until they are all counted (at B,
+ * or back at A when B forwards: then A also receives) or 60 s pass. Return: 0, -ENODEV, -errno.
+ */
+static int pps_drive(const struct opts *o, struct upci_port *a, struct pps_rx *rb, const uint8_t *f,
+		     uint64_t *sent, uint64_t *back)
+{
+	bool forward = rb->fwd_to != NULL;
+	uint64_t t0 = now_ns();
+	unsigned idle = 0;
+
+	while (!run_removed() && (forward ? *back : rb->frames) < o->pps_frames && now_ns() - t0 < 60000000000ull) {
+		uint64_t done = forward ? *back : rb->frames;
+		unsigned n = 0;
+		int k;
+
+		if (*sent < o->pps_frames && *sent - done < 256)
+			n = (unsigned)(o->pps_frames - *sent < BURST ? o->pps_frames - *sent : BURST);
+		k = pps_send(a, f, n, &idle);
+		if (k < 0)
+			return k;
+		*sent += (unsigned)k;
+		if (!forward)
+			continue;
+		k = drain_rx(a);
+		if (k < 0)
+			return k;
+		*back += (unsigned)k;
+	}
+	return 0;
 }
 
 /*
  * Send @frames 64-byte frames from A; count what arrives at B, or back at A when B forwards. One thread
  * per NIC, each on its own vCPU: A's thread sends and (when forwarding) receives; B's receives (and
- * forwards). At most 256 frames are in flight: the path is measured, not the emulator's queue.
+ * forwards, zero-copy, out of B itself). At most 256 frames are in flight: the path is measured, not the
+ * emulator's queue. Return: 0 and *@rate, *@lost; -ENODEV, -errno.
  */
-static double pps_run(const struct opts *o, bool forward, uint64_t *lost)
+static int pps_run(const struct opts *o, bool forward, double *rate, uint64_t *lost)
 {
-	struct e1000e *a = NULL, *b = NULL;
 	struct pps_rx rb = { 0 };
+	struct pair p;
 	uint64_t back = 0, sent = 0, t0, t1;
-	uint8_t f[64] = { 0 };
+	uint8_t f[PPS_FRAME] = { 0 };
 	pthread_t tb;
+	int rc = open_pair(o, UPCI_PORT_POLL, &p);
 
-	if (open_pair(o, &a, &b)) {
-		e1000e_close(a);
-		return -1;
-	}
-	rb.nic = b;
-	rb.fwd_to = forward ? b : NULL;
+	if (rc)
+		return rc;
+	rb.port = p.b;
+	rb.fwd_to = forward ? p.b : NULL;
 	pthread_create(&tb, NULL, pps_receiver, &rb);
-	e1000e_mac(b, f);
-	e1000e_mac(a, f + 6);
-	f[12] = ETH_BENCH >> 8, f[13] = ETH_BENCH & 0xff;
+	bench_header(f, &p);
 	pin_to_cpu(0);
 	t0 = now_ns();
-	while ((forward ? back : rb.frames) < o->pps_frames && now_ns() - t0 < 60000000000ull) {
-		uint64_t done = forward ? back : rb.frames;
-		struct e1000e_pkt p[32];
-		unsigned n = 0, k;
-
-		if (sent < o->pps_frames && sent - done < 256)
-			n = e1000e_tx_alloc(a, 0, p, (unsigned)(o->pps_frames - sent < 32 ? o->pps_frames - sent : 32));
-		for (k = 0; k < n; k++) {
-			memcpy(p[k].buf, f, sizeof(f));
-			p[k].len = sizeof(f);
-		}
-		for (k = 0; k < n;)
-			k += e1000e_tx_burst(a, 0, p + k, n - k);
-		sent += n;
-		if (forward)
-			back += drain_rx(a);
-	}
+	rc = pps_drive(o, p.a, &rb, f, &sent, &back);
 	t1 = now_ns();
 	rb.stop = true;
 	pthread_join(tb, NULL);
-	*lost = sent - (forward ? back : rb.frames);
-	e1000e_close(a);
-	e1000e_close(b);
-	/* Forwarding counts receptions at both ports (as the DPDK baseline does): A -> B and B -> A. */
-	return (double)((forward ? back : 0) + rb.frames) * 1e9 / (double)(t1 - t0);
+	rc = run_removed() ? -ENODEV : rc ? rc : rb.rc;
+	if (!rc) {
+		*lost = sent - (forward ? back : rb.frames);
+		/* Forwarding counts receptions at both ports (as the DPDK baseline does): A -> B and B -> A. */
+		*rate = (double)((forward ? back : 0) + rb.frames) * 1e9 / (double)(t1 - t0);
+	}
+	close_pair(&p);
+	return rc;
 }
 
 static int bench_pps(const struct opts *o, json_object *root)
 {
 	json_object *pps = json_object_new_object(), *upci = json_object_new_object();
-	uint64_t lost_one, lost_fwd;
+	uint64_t lost_one = 0, lost_fwd = 0;
 	double one, fwd;
+	int rc;
 
 	progress("pps: %u frames A -> B (poll mode)", o->pps_frames);
-	one = pps_run(o, false, &lost_one);
-	progress("pps: %u frames A -> B -> A (poll mode)", o->pps_frames);
-	fwd = pps_run(o, true, &lost_fwd);
-	if (one < 0 || fwd < 0)
-		return -EIO;
+	rc = pps_run(o, false, &one, &lost_one);
+	if (rc) {
+		json_object_put(pps);
+		json_object_put(upci);
+		return rc;
+	}
 	json_object_object_add(upci, "tx_rx", json_object_new_double(one));
-	json_object_object_add(upci, "fwd", json_object_new_double(fwd));
+	progress("pps: %u frames A -> B -> A (poll mode, zero-copy forwarding)", o->pps_frames);
+	rc = pps_run(o, true, &fwd, &lost_fwd);
+	if (!rc)
+		json_object_object_add(upci, "fwd", json_object_new_double(fwd));
 	json_object_object_add(upci, "lost", json_object_new_int64((int64_t)(lost_one + lost_fwd)));
 	json_object_object_add(upci, "frames", json_object_new_int64(o->pps_frames));
 	json_object_object_add(pps, "upci", upci);
 	json_object_object_add(root, "pps", pps);
-	printf("pps   upci tx_rx %12.0f /s   fwd %12.0f /s   lost %" PRIu64 "\n", one, fwd, lost_one + lost_fwd);
-	return 0;
+	if (!rc)
+		printf("pps   upci tx_rx %12.0f /s   fwd %12.0f /s   lost %" PRIu64 "\n", one, fwd, lost_one + lost_fwd);
+	return rc;
 }
 
 /* ---- idle: CPU time of the receiving thread with no traffic, and at a low rate ---- */
 
 struct idle_rx {
-	struct rtt_side side;
+	struct upci_port *port;
 	unsigned ms;
 	volatile bool stop;
+	_Atomic bool done;
+	int rc;                     /* why it stopped early: -ENODEV, -errno */
 	uint64_t cpu_ns, wall_ns, frames;
 };
 
@@ -676,97 +928,138 @@ static void *idle_receiver(void *arg)
 	struct idle_rx *r = arg;
 	struct timespec c0, c1;
 	uint64_t w0 = now_ns();
+	int rc = 0;
 
 	pin_to_cpu(1);
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
-	while (!r->stop && now_ns() - w0 < (uint64_t)r->ms * 1000000ull) {
-		if (side_receive(&r->side, 50000000ull, &r->stop)) {
-			e1000e_rx_free(r->side.nic, 0, &r->side.last, 1);
+	while (!r->stop && !run_removed() && rc >= 0 && now_ns() - w0 < (uint64_t)r->ms * 1000000ull) {
+		struct upci_pkt p;
+
+		rc = recv_frame(r->port, &p, 50000000ull, &r->stop);
+		if (rc > 0) {
+			upci_pkt_free(&p, 1);
 			r->frames++;
 		}
 	}
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
 	r->cpu_ns = (uint64_t)(c1.tv_sec - c0.tv_sec) * 1000000000ull + (uint64_t)(c1.tv_nsec - c0.tv_nsec);
 	r->wall_ns = now_ns() - w0;
+	r->rc = rc < 0 ? rc : 0;
+	atomic_store(&r->done, true);
 	return NULL;
 }
 
-/* CPU % of B's receiving thread over the window; @rate_pps frames per second sent from A (0: none). */
-static double idle_run(const struct opts *o, enum e1000e_mode mode, unsigned rate_pps)
+/* A's side: @rate_pps frames per second for @ms, or (0) no traffic, A watched for removal meanwhile. */
+static int idle_drive(struct upci_port *a, const uint8_t *f, unsigned rate_pps, unsigned ms, struct idle_rx *r)
 {
-	struct e1000e *a = NULL, *b = NULL;
-	struct idle_rx r = { .ms = o->idle_ms };
-	uint8_t f[64] = { 0 };
-	pthread_t th;
-	double cpu;
+	int rc = 0;
 
-	if (open_pair(o, &a, &b)) {
-		e1000e_close(a);
-		return -1;
-	}
-	init_side(&r.side, b, mode);
-	pthread_create(&th, NULL, idle_receiver, &r);
-	e1000e_mac(b, f);
-	e1000e_mac(a, f + 6);
-	f[12] = ETH_BENCH >> 8, f[13] = ETH_BENCH & 0xff;
-	for (uint64_t t0 = now_ns(); rate_pps && now_ns() - t0 < (uint64_t)o->idle_ms * 1000000ull;) {
-		side_send(a, f, sizeof(f));
-		e1000e_tx_done(a, 0);
+	for (uint64_t t0 = now_ns(); rate_pps && !rc && !run_removed() && now_ns() - t0 < (uint64_t)ms * 1000000ull;) {
+		rc = send_frame(a, f, PPS_FRAME);
+		if (rc >= 0)
+			rc = port_rc(a, upci_port_tx_done(a, 0));
+		rc = rc < 0 ? rc : 0;
 		sleep_us(1000000 / rate_pps);
 	}
+	while (!rc && !atomic_load(&r->done))
+		rc = watch_port(a, 100);
+	return rc;
+}
+
+/* CPU % of B's receiving thread over the window; @rate_pps frames per second sent from A (0: none). */
+static int idle_run(const struct opts *o, enum upci_port_mode mode, unsigned rate_pps, double *cpu)
+{
+	struct idle_rx r = { .ms = o->idle_ms };
+	struct pair p;
+	uint8_t f[PPS_FRAME] = { 0 };
+	pthread_t th;
+	int rc = open_pair(o, mode, &p);
+
+	if (rc)
+		return rc;
+	r.port = p.b;
+	pthread_create(&th, NULL, idle_receiver, &r);
+	bench_header(f, &p);
+	rc = idle_drive(p.a, f, rate_pps, o->idle_ms, &r);
+	r.stop = rc != 0;
 	pthread_join(th, NULL);
-	cpu = 100.0 * (double)r.cpu_ns / (double)r.wall_ns;
-	e1000e_close(a);
-	e1000e_close(b);
-	return cpu;
+	rc = run_removed() ? -ENODEV : rc ? rc : r.rc;
+	if (!rc)
+		*cpu = 100.0 * (double)r.cpu_ns / (double)r.wall_ns;
+	close_pair(&p);
+	return rc;
 }
 
 static int bench_idle(const struct opts *o, json_object *root)
 {
 	json_object *idle = json_object_new_object();
+	int rc = 0;
 
-	for (unsigned i = 0; i < 3; i++) {
-		json_object *m = json_object_new_object();
+	for (unsigned i = 0; i < 3 && !rc; i++) {
+		json_object *m;
 		double none, low;
 
 		progress("idle %s: %u ms without traffic, then at 1000 frames/s", modes[i].name, o->idle_ms);
-		none = idle_run(o, modes[i].mode, 0);
-		low = idle_run(o, modes[i].mode, 1000);
-		if (none < 0 || low < 0)
-			return -EIO;
+		rc = idle_run(o, modes[i].mode, 0, &none);
+		if (!rc)
+			rc = idle_run(o, modes[i].mode, 1000, &low);
+		if (rc)
+			break;
+		m = json_object_new_object();
 		json_object_object_add(m, "cpu_pct", json_object_new_double(none));
 		json_object_object_add(m, "cpu_pct_1000pps", json_object_new_double(low));
 		json_object_object_add(idle, modes[i].name, m);
 		printf("idle  %-18s cpu %6.2f %% idle, %6.2f %% at 1000 frames/s\n", modes[i].name, none, low);
 	}
 	json_object_object_add(root, "idle", idle);
-	return 0;
+	return rc;
 }
 
 /* ---- mmio: a register read through the mapping vs through the region fd ---- */
+
+/* The register read: BAR 0 offset 8, a read without side effects on the 82574L (its Device Status). */
+#define MMIO_BAR 0
+#define MMIO_REG 0x8
+
+/* Open @spec as a bare device (no driver: only its BAR is read). */
+static int open_dev(const char *spec, struct upci_dev **out)
+{
+	int rc = upci_dev_open(spec, NULL, out);
+
+	if (rc)
+		return open_failed(rc);
+	note_opened(spec);
+	return 0;
+}
 
 static int bench_mmio(const struct opts *o, json_object *root)
 {
 	enum { BLOCK = 1000 };
 	struct upci_dev *dev;
-	const struct upci_bar *bar0;
+	const struct upci_bar *bar;
 	double mapped = 0, trapped = 0;
 	unsigned blocks = o->quick ? 5 : 20;
 	volatile uint32_t sink = 0;
 	json_object *m;
-	int rc = upci_dev_open(o->dev_a, NULL, &dev);
+	int rc = open_dev(o->dev_a, &dev);
 
 	if (rc)
 		return rc;
-	bar0 = upci_dev_bar(dev, 0);
+	bar = upci_dev_bar(dev, MMIO_BAR);
 	for (unsigned b = 0; b < blocks; b++) {
-		uint64_t t0 = now_ns(), t1, t2;
+		uint64_t t0, t1, t2;
 
+		if (upci_dev_process_events(dev) > 0 && upci_dev_removed(dev)) { /* a REQ: released now */
+			note_removal(upci_dev_name(dev));
+			upci_dev_close(dev);
+			return -ENODEV;
+		}
+		t0 = now_ns();
 		for (int i = 0; i < BLOCK; i++)
-			sink += upci_bar_read32(bar0, E1000E_STATUS);
+			sink += upci_bar_read32(bar, MMIO_REG);
 		t1 = now_ns();
 		for (int i = 0; i < BLOCK; i++)
-			sink += (uint32_t)upci_bar_read_slow(bar0, E1000E_STATUS, 4);
+			sink += (uint32_t)upci_bar_read_slow(bar, MMIO_REG, 4);
 		t2 = now_ns();
 		mapped += (double)(t1 - t0);
 		trapped += (double)(t2 - t1);
@@ -834,28 +1127,42 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/* The measurements asked for, in order, until one fails or a device is removed. */
+static int run_benches(const struct opts *o, json_object *root)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(const struct opts *o, json_object *root);
+	} benches[] = {
+		{ "irq", bench_irq }, { "rtt", bench_rtt }, { "pps", bench_pps }, { "idle", bench_idle },
+		{ "mmio", bench_mmio },
+	};
+	int rc = 0;
+
+	for (unsigned i = 0; i < sizeof(benches) / sizeof(benches[0]) && !rc && !run_removed(); i++)
+		if (wanted(o, benches[i].name))
+			rc = benches[i].fn(o, root);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
 	json_object *root = json_object_new_object();
-	int rc = 0;
+	int rc;
 
 	if (parse_args(argc, argv, &o)) {
 		fprintf(stderr, "usage: upci-bench [--device A,B] [--quick] [--json FILE] [--only irq,rtt,pps,idle,mmio]\n");
 		return 2;
 	}
-	if (!rc && wanted(&o, "irq"))
-		rc = bench_irq(&o, root);
-	if (!rc && wanted(&o, "rtt"))
-		rc = bench_rtt(&o, root);
-	if (!rc && wanted(&o, "pps"))
-		rc = bench_pps(&o, root);
-	if (!rc && wanted(&o, "idle"))
-		rc = bench_idle(&o, root);
-	if (!rc && wanted(&o, "mmio"))
-		rc = bench_mmio(&o, root);
+	rc = run_benches(&o, root);
+	if (run_removed()) /* the run stopped cleanly: what was measured until then is reported */
+		rc = 0;
 	if (rc)
 		fprintf(stderr, "upci-bench: a measurement failed (%s); see the lines above\n", strerror(-rc));
+	json_object_object_add(root, "removed", json_object_new_boolean(run_removed()));
+	if (run_removed())
+		json_object_object_add(root, "removed_device", json_object_new_string(run.device));
 	json_object_object_foreach(root, group, val)
 	{
 		if (!strcmp(group, "irq") || !strcmp(group, "rtt")) {

@@ -12,8 +12,9 @@
  *    start/stop/burst/arm/link/stats/raise_irq, and close last (also after a failed init step);
  *  - queue numbers are below the counts init returned; burst sizes are at most 64 per call;
  *  - a queue's burst, ready, arm and disarm ops are called from one thread at a time (the queue's);
- *  - once the device is removed no op but close is called, and close is told so (@removed): it must not
- *    touch registers then (they read all-ones anyway: the bus layer neutered the mapping).
+ *  - once the device is removed only stats and close are called; close is told so (@removed). Neither may
+ *    touch registers then (check upci_dev_removed(); they read all-ones anyway: the bus layer neutered
+ *    the mapping), so stats reports what was accumulated before the removal.
  * What a driver guarantees the port layer:
  *  - burst ops make no syscall, take no lock and allocate nothing;
  *  - every length and status a device writes is bounded before use; nothing is delivered silently broken

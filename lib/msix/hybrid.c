@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../common/eventfd.h"
 #include "upci/kernel.h"
 #include "upci/msix.h"
 
@@ -91,9 +92,7 @@ static unsigned poll_queue(struct upci_hybrid *h)
 /* Read the eventfd without blocking: drop signals raised while we were polling anyway. */
 static void drain(struct upci_hybrid *h)
 {
-	uint64_t stale;
-
-	(void)!upci_kernel()->read(h->fd, &stale, sizeof(stale));
+	(void)upci_eventfd_drain(h->fd, NULL);
 }
 
 int upci_hybrid_watch(struct upci_hybrid *h, int fd)
@@ -109,16 +108,13 @@ int upci_hybrid_watch(struct upci_hybrid *h, int fd)
 static int sleep_on_fd(struct upci_hybrid *h)
 {
 	struct pollfd p[2] = { { .fd = h->fd, .events = POLLIN }, { .fd = h->event_fd, .events = POLLIN } };
-	uint64_t count, t0 = now_ns(h);
-	int rc;
+	uint64_t t0 = now_ns(h);
+	int rc = upci_poll_retry(p, h->event_fd >= 0 ? 2 : 1, h->cfg.sleep_timeout_ms);
 
-	do
-		rc = poll(p, h->event_fd >= 0 ? 2 : 1, h->cfg.sleep_timeout_ms);
-	while (rc < 0 && errno == EINTR);
 	h->stats.sleeps++;
 	h->stats.ns_asleep += now_ns(h) - t0;
 	if (rc < 0)
-		return -errno;
+		return rc;
 	if (h->event_fd >= 0 && p[1].revents) {
 		rc = h->ops.event(h->queue);
 		if (rc < 0)
@@ -126,7 +122,7 @@ static int sleep_on_fd(struct upci_hybrid *h)
 	}
 	if (!p[0].revents)
 		return 0;
-	return upci_kernel()->read(h->fd, &count, sizeof(count)) == (ssize_t)sizeof(count) ? 1 : 0;
+	return upci_eventfd_drain(h->fd, NULL) > 0;
 }
 
 int upci_hybrid_step(struct upci_hybrid *h)

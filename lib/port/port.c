@@ -14,6 +14,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "../common/eventfd.h"
 #include "upci/driver.h"
 #include "upci/kernel.h"
 #include "upci/log.h"
@@ -21,7 +22,7 @@
 
 #define LOG_PORT "port"
 #define MAX_BURST 64      /* the most a driver op is handed at once (upci/driver.h) */
-#define TX_POOL_REFS 4    /* foreign pools a tx queue keeps a reference on; more are refused */
+#define TX_POOL_REFS 4    /* pools a tx queue has room to reference at first; it grows when it sees more */
 
 struct port_rxq {
 	void *drv;
@@ -38,9 +39,9 @@ struct port_rxq {
 struct port_txq {
 	void *drv;
 	struct upci_pktpool *pool;    /* upci_port_pkt_alloc()'s pool */
-	struct upci_pktpool *held[TX_POOL_REFS]; /* pools whose buffers this queue may hold: referenced */
+	struct upci_pktpool **held;   /* pools whose buffers this queue may hold: referenced */
 	struct upci_pktpool *last;    /* the pool of the last frame accepted (checked once per change) */
-	unsigned n_held;
+	unsigned n_held, cap_held;
 	unsigned bursts;
 	uint64_t refused;
 } __attribute__((aligned(64)));
@@ -96,8 +97,8 @@ static void on_dev_event(struct upci_dev *dev, enum upci_dev_event ev, void *arg
 	if (ev != UPCI_DEV_EVENT_REMOVE)
 		return;
 	atomic_store_explicit(&port->removed, true, memory_order_release);
-	upci_log(UPCI_LOG_WARN, LOG_PORT, "%s: device removed (the kernel asked for it back): port closed for I/O, "
-		 "every call now returns -ENODEV", upci_dev_name(dev));
+	upci_log(UPCI_LOG_WARN, LOG_PORT, "%s: removed (the kernel asked for it back: unbind or unplug); released, "
+		 "every call on the port now returns -ENODEV", upci_dev_name(dev));
 	if (port->cfg.on_remove)
 		port->cfg.on_remove(port, port->cfg.remove_arg);
 	(void)!upci_kernel()->write(port->gone_fd, &one, sizeof(one)); /* wakes every other sleeper for good */
@@ -127,9 +128,7 @@ static int burst_check(struct upci_port *port, unsigned *bursts)
 
 static void drain_fd(int fd)
 {
-	uint64_t count;
-
-	(void)!upci_kernel()->read(fd, &count, sizeof(count));
+	(void)upci_eventfd_drain(fd, NULL);
 }
 
 /*
@@ -139,13 +138,10 @@ static void drain_fd(int fd)
 static int sleep_on(struct upci_port *port, int fd, int timeout_ms)
 {
 	struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = port->event_fd, .events = POLLIN } };
-	int rc;
+	int rc = upci_poll_retry(p, 2, timeout_ms);
 
-	do
-		rc = poll(p, 2, timeout_ms);
-	while (rc < 0 && errno == EINTR);
 	if (rc < 0)
-		return -errno;
+		return rc;
 	if (p[1].revents && upci_port_process_events(port) < 0)
 		return -ENODEV;
 	if (!(p[0].revents & POLLIN))
@@ -316,6 +312,11 @@ static int bind_driver(struct upci_port *port)
 			 port->dp.rx_buf_size);
 		return -EPROTO;
 	}
+	if (port->cfg.mode != UPCI_PORT_POLL && (!port->dp.irqs || port->dp.rx_vector[0] < 0)) {
+		upci_log(UPCI_LOG_ERR, LOG_PORT, "%s: driver %s gives its queues no interrupt vectors: %s mode cannot "
+			 "sleep; use poll mode", upci_dev_name(port->dev), port->drv->name, upci_port_mode_name(port->cfg.mode));
+		return -EOPNOTSUPP;
+	}
 	fill_info(port, vendor, device);
 	return 0;
 }
@@ -377,6 +378,7 @@ void upci_port_close(struct upci_port *port)
 		upci_pktpool_destroy(port->txq[q].pool);
 		for (unsigned i = 0; i < port->txq[q].n_held; i++)
 			upci_pktpool_unref(port->txq[q].held[i]);
+		free(port->txq[q].held);
 	}
 	if (port->event_fd >= 0)
 		close(port->event_fd);
@@ -531,8 +533,15 @@ static bool tx_pool_ok(struct upci_port *port, struct port_txq *t, struct upci_p
 	for (unsigned i = 0; i < t->n_held; i++)
 		if (t->held[i] == pool)
 			return true;
-	if (t->n_held == TX_POOL_REFS)
-		return false;
+	if (t->n_held == t->cap_held) { /* once per new pool beyond the room: off the steady-state path */
+		unsigned cap = t->cap_held ? 2 * t->cap_held : TX_POOL_REFS;
+		struct upci_pktpool **grown = realloc(t->held, cap * sizeof(*grown));
+
+		if (!grown)
+			return false; /* refused, counted */
+		t->held = grown;
+		t->cap_held = cap;
+	}
 	upci_pktpool_ref(pool);
 	t->held[t->n_held++] = pool;
 	return true;
@@ -541,6 +550,8 @@ static bool tx_pool_ok(struct upci_port *port, struct port_txq *t, struct upci_p
 /* Check each frame's buffer against its pool; refused frames stay in @pkts untouched, counted. */
 static bool tx_frame_ok(struct upci_port *port, struct port_txq *t, const struct upci_pkt *p)
 {
+	if (!p->pool)
+		return false; /* names no pool (t->last starts NULL: the cache below must not match it) */
 	if (p->pool != t->last) {
 		if (!tx_pool_ok(port, t, p->pool))
 			return false;

@@ -39,9 +39,12 @@ static int register_locked(const struct upci_driver *drv)
 			 drv && drv->name ? drv->name : "(unnamed)");
 		return -EINVAL;
 	}
-	for (unsigned d = 0; d < n_drivers; d++)
-		if (drivers[d] == drv)
+	for (unsigned d = 0; d < n_drivers; d++) {
+		if (drivers[d] == drv) {
+			upci_log(UPCI_LOG_ERR, "driver", "driver %s is registered already", drv->name);
 			return -EEXIST;
+		}
+	}
 	for (unsigned i = 0; i < drv->n_ids; i++) {
 		const struct upci_driver *owner = find_locked(drv->ids[i].vendor, drv->ids[i].device);
 
@@ -51,8 +54,10 @@ static int register_locked(const struct upci_driver *drv)
 			return -EEXIST;
 		}
 	}
-	if (n_drivers == MAX_DRIVERS)
+	if (n_drivers == MAX_DRIVERS) {
+		upci_log(UPCI_LOG_ERR, "driver", "driver %s: the registry is full (%u drivers)", drv->name, MAX_DRIVERS);
 		return -ENOSPC;
+	}
 	drivers[n_drivers++] = drv;
 	return 0;
 }
@@ -91,6 +96,8 @@ int upci_driver_unregister(const struct upci_driver *drv)
 		break;
 	}
 	pthread_mutex_unlock(&registry_lock);
+	if (rc)
+		upci_log(UPCI_LOG_ERR, "driver", "driver %s: not registered", drv && drv->name ? drv->name : "(unnamed)");
 	return rc;
 }
 

@@ -346,8 +346,9 @@ int upci_dev_process_events(struct upci_dev *dev)
 	}
 	if (!dev->removed && upci_eventfd_drain(dev->req_fd, NULL) > 0) {
 		handled++;
-		upci_log(UPCI_LOG_WARN, LOG_VFIO, "%s: the kernel asks for the device back (unbind or unplug): releasing it",
-			 dev->name);
+		/* A callback owner (the port layer) reports it in its own words: one line per removal, not two. */
+		upci_log(dev->on_event ? UPCI_LOG_INFO : UPCI_LOG_WARN, LOG_VFIO,
+			 "%s: the kernel asks for the device back (unbind or unplug): releasing it", dev->name);
 		if (dev->on_event)
 			dev->on_event(dev, UPCI_DEV_EVENT_REMOVE, dev->event_arg);
 		pthread_mutex_lock(&open_lock);

@@ -93,11 +93,14 @@ static int resolve_from_env(unsigned nth, struct upci_pci_addr *out)
 			 "environment: name a device (0000:00:02.0 or 8086:10d3)");
 		return -ENODEV;
 	}
+	/* Each variable holds one entry or more, comma-separated; an empty value is one (empty) entry. */
 	for (; var; var = next_env_var(var)) {
-		for (val = var + name_len(var) + 1; *val; val += len + (val[len] == ',')) {
+		for (val = var + name_len(var) + 1;; val += len + 1) {
 			len = strcspn(val, ",");
 			if (seen++ == nth)
 				goto found;
+			if (val[len] != ',')
+				break;
 		}
 	}
 	upci_log(UPCI_LOG_ERR, LOG_VFIO, "PCIDEVICE_* variables list %u device(s); device #%u was asked for", seen, nth);

@@ -174,7 +174,9 @@ static int group_ioctl(unsigned long req, void *arg)
 	case VFIO_GROUP_UNSET_CONTAINER:
 		return 0;
 	case VFIO_GROUP_GET_DEVICE_FD:
-		return strcmp(arg, FAKE_BDF) ? fail(ENODEV) : new_fd(FD_DEVICE);
+		if (!strcmp(arg, FAKE_BDF) || (fake->second_device && !strcmp(arg, FAKE_BDF2)))
+			return new_fd(FD_DEVICE);
+		return fail(ENODEV);
 	default:
 		return fail(ENOTTY);
 	}
@@ -631,6 +633,12 @@ void fake_vfio_set_unsafe(struct fake_vfio *f, bool unsafe)
 
 	fake_sysfs_write(&f->sys, "sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts", v);
 	fake_sysfs_write(&f->sys, "sys/module/iommufd/parameters/allow_unsafe_interrupts", v);
+}
+
+void fake_vfio_add_second_device(struct fake_vfio *f)
+{
+	f->second_device = true;
+	fake_sysfs_add_pci(&f->sys, FAKE_BDF2, 0x8086, 0x10d3, 0x020000, "vfio-pci", FAKE_GROUP);
 }
 
 void fake_vfio_enable_iommufd(struct fake_vfio *f)

@@ -17,6 +17,7 @@
 
 #define FAKE_NUM_REGIONS 9
 #define FAKE_BDF "0000:00:02.0"
+#define FAKE_BDF2 "0000:00:03.0" /* the second device (fake_vfio_add_second_device()) */
 #define FAKE_GROUP 7
 
 struct fake_region {
@@ -37,6 +38,8 @@ struct fake_vfio {
 	bool group_viable;
 	bool has_iommufd;             /* /dev/iommu exists */
 	bool has_cdev;                /* the device has /dev/vfio/devices/vfio0 */
+	bool second_device;           /* FAKE_BDF2 exists too (type1 only): same group, shares every region,
+				       * the interrupt model and the REQ eventfd slot (the last one wired) */
 	int set_iommu_errno;          /* VFIO_SET_IOMMU fails with this */
 	int bind_errno;               /* VFIO_DEVICE_BIND_IOMMUFD fails with this */
 	uint32_t dev_flags;           /* VFIO_DEVICE_GET_INFO flags */
@@ -82,6 +85,8 @@ void fake_vfio_cleanup(struct fake_vfio *f);
 
 /* Write allow_unsafe_interrupts ("Y" or "N") for both backends. */
 void fake_vfio_set_unsafe(struct fake_vfio *f, bool unsafe);
+/* Add FAKE_BDF2, an identical device in the same IOMMU group, bound to vfio-pci (type1 backend only). */
+void fake_vfio_add_second_device(struct fake_vfio *f);
 /* Add the cdev sysfs entry and /dev/iommu. */
 void fake_vfio_enable_iommufd(struct fake_vfio *f);
 /* The alignment the fake IOMMU demands of a DMA mapping's IOVA, size and address under either backend. */

@@ -23,6 +23,7 @@ static void on_barrier(char kind);
 
 #define BUF_SIZE 2048u
 #define IOVA_BASE 0x100000000ull
+#define IOVA_BASE2 0x180000000ull  /* the second pool's (add_pool2()) */
 #define REGS_SIZE 0x20000u
 #define RDT0 0x2818u
 #define TDT0 0x3818u
@@ -35,16 +36,19 @@ static void on_barrier(char kind);
 /*
  * One rx and one tx queue sharing a hand-built pool (no DMA: the IOVAs are fake), a register file in
  * plain memory (RDT/TDT are words we read back), and the device's view: its rx and tx heads.
+ * A second pool (add_pool2(), another port's in the same IOMMU context) is there for zero-copy tx.
  * Everything is allocated at its exact size so that AddressSanitizer sees any access past an end.
  */
 struct fix {
 	struct upci_pktpool pool;      /* has 64-byte aligned members: the fixture comes from aligned_alloc */
+	struct upci_pktpool pool2;     /* empty (no buffers) unless add_pool2() */
 	struct upci_bar bar;
 	uint8_t *regs;
 	uint32_t size;                 /* descriptors per ring */
 	union e1000e_rx_desc *rx_ring;
 	struct e1000e_tx_desc *tx_ring;
 	void **rx_bufs, **tx_bufs;
+	struct upci_pktpool **tx_pools; /* the tx queue's pools[] */
 	struct e1000e_rxq rxq;
 	struct e1000e_txq txq;
 	uint32_t rx_head, tx_head;     /* the device's heads */
@@ -54,7 +58,7 @@ struct fix {
 	unsigned n_held;
 	uint8_t *seen;                 /* scratch for check_buffers(): one flag per buffer */
 	uint8_t *foreign;              /* a buffer-sized allocation that is not the pool's */
-	struct e1000e_pkt *pend;       /* tx frames the application has not queued yet, oldest first */
+	struct upci_pkt *pend;         /* tx frames the application has not queued yet, oldest first */
 	uint64_t rng;
 };
 
@@ -117,10 +121,13 @@ static int teardown(void **state)
 	free(f->regs);
 	free(f->pool.base);
 	free(f->pool.ring);
+	free(f->pool2.base);
+	free(f->pool2.ring);
 	free(f->rx_ring);
 	free(f->tx_ring);
 	free(f->rx_bufs);
 	free(f->tx_bufs);
+	free(f->tx_pools);
 	free(f->held);
 	free(f->seen);
 	free(f->foreign);
@@ -130,18 +137,38 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* Make @p a pool of @n_bufs buffers of BUF_SIZE at @iova (all free), its contents 0xa5. */
+static void pool_init(struct upci_pktpool *p, uint32_t n_bufs, uint64_t iova)
+{
+	uint32_t cap = 1;
+
+	while (cap < n_bufs)
+		cap <<= 1;
+	p->base = aligned_alloc(64, (size_t)n_bufs * BUF_SIZE);
+	assert_non_null(p->base);
+	memset(p->base, 0xa5, (size_t)n_bufs * BUF_SIZE);
+	p->iova_base = iova;
+	p->buf_size = BUF_SIZE;
+	p->n_bufs = n_bufs;
+	p->mask = cap - 1;
+	p->ring = calloc(cap, sizeof(uint32_t));
+	assert_non_null(p->ring);
+	for (uint32_t i = 0; i < n_bufs; i++)
+		p->ring[i] = i;
+	atomic_store(&p->head, 0);
+	atomic_store(&p->tail, n_bufs);
+	atomic_store(&p->refs, 1);
+}
+
 /* A fixture with rings of @size descriptors and a pool of @n_bufs buffers, all free. */
 static struct fix *fix_new(void **state, uint32_t size, uint32_t n_bufs)
 {
 	size_t align = _Alignof(struct fix), fsz = (sizeof(struct fix) + align - 1) / align * align;
 	struct fix *f = aligned_alloc(align, fsz);
-	uint32_t cap = 1;
 
 	assert_non_null(f);
 	memset(f, 0, sizeof(*f));
 	*state = f; /* teardown frees whatever was allocated, even after a failed assertion */
-	while (cap < n_bufs)
-		cap <<= 1;
 
 	f->regs = calloc(1, REGS_SIZE);
 	assert_non_null(f->regs);
@@ -151,40 +178,35 @@ static struct fix *fix_new(void **state, uint32_t size, uint32_t n_bufs)
 	f->bar.lo[0] = 0;
 	f->bar.hi[0] = REGS_SIZE;
 
-	f->pool.base = aligned_alloc(64, (size_t)n_bufs * BUF_SIZE);
-	assert_non_null(f->pool.base);
-	memset(f->pool.base, 0xa5, (size_t)n_bufs * BUF_SIZE);
-	f->pool.iova_base = IOVA_BASE;
-	f->pool.buf_size = BUF_SIZE;
-	f->pool.n_bufs = n_bufs;
-	f->pool.mask = cap - 1;
-	f->pool.ring = calloc(cap, sizeof(uint32_t));
-	assert_non_null(f->pool.ring);
-	for (uint32_t i = 0; i < n_bufs; i++)
-		f->pool.ring[i] = i;
-	atomic_store(&f->pool.head, 0);
-	atomic_store(&f->pool.tail, n_bufs);
+	pool_init(&f->pool, n_bufs, IOVA_BASE);
 
 	f->size = size;
 	f->rx_ring = calloc(size, sizeof(*f->rx_ring));
 	f->tx_ring = calloc(size, sizeof(*f->tx_ring));
 	f->rx_bufs = calloc(size, sizeof(void *));
 	f->tx_bufs = calloc(size, sizeof(void *));
+	f->tx_pools = calloc(size, sizeof(*f->tx_pools));
 	f->held = calloc(n_bufs, sizeof(void *));
 	f->seen = calloc(n_bufs, 1);
 	f->foreign = malloc(BUF_SIZE);
 	f->pend = calloc(n_bufs, sizeof(*f->pend));
-	assert_true(f->rx_ring && f->tx_ring && f->rx_bufs && f->tx_bufs && f->held && f->seen && f->foreign &&
-		    f->pend);
+	assert_true(f->rx_ring && f->tx_ring && f->rx_bufs && f->tx_bufs && f->tx_pools && f->held && f->seen &&
+		    f->foreign && f->pend);
 	assert_int_equal((uintptr_t)f->rx_ring % 16, 0);
 	assert_int_equal((uintptr_t)f->tx_ring % 16, 0);
 
 	f->rxq = (struct e1000e_rxq){ .ring = f->rx_ring, .ring_iova = 0x200000000ull, .size = size, .bufs = f->rx_bufs,
 				      .pool = &f->pool, .regs = &f->bar, .rdt_reg = RDT0, .index = QUEUE };
 	f->txq = (struct e1000e_txq){ .ring = f->tx_ring, .ring_iova = 0x300000000ull, .size = size, .bufs = f->tx_bufs,
-				      .pool = &f->pool, .regs = &f->bar, .tdt_reg = TDT0, .index = QUEUE };
+				      .pools = f->tx_pools, .regs = &f->bar, .tdt_reg = TDT0, .index = QUEUE };
 	f->rng = 0x9e3779b97f4a7c15ull;
 	return f;
+}
+
+/* A second pool of @n_bufs buffers at IOVA_BASE2: another port's pool in the same IOMMU context. */
+static void add_pool2(struct fix *f, uint32_t n_bufs)
+{
+	pool_init(&f->pool2, n_bufs, IOVA_BASE2);
 }
 
 static uint32_t rnd(struct fix *f, uint32_t n)
@@ -215,19 +237,37 @@ static uint64_t iova_of(const struct fix *f, const void *buf)
 	return IOVA_BASE + (uint64_t)((uintptr_t)buf - (uintptr_t)f->pool.base);
 }
 
-static bool is_pool_buf(const struct fix *f, const void *buf)
+static bool is_buf_of(const struct upci_pktpool *pool, const void *buf)
 {
-	uintptr_t p = (uintptr_t)buf, b = (uintptr_t)f->pool.base;
+	uintptr_t p = (uintptr_t)buf, b = (uintptr_t)pool->base;
 
-	return p >= b && (p - b) % BUF_SIZE == 0 && (p - b) / BUF_SIZE < f->pool.n_bufs;
+	return pool->base && p >= b && (p - b) % BUF_SIZE == 0 && (p - b) / BUF_SIZE < pool->n_bufs;
 }
 
-/* The pool buffer at device address @addr (the device's DMA): it must be the start of one. */
+static bool is_pool_buf(const struct fix *f, const void *buf)
+{
+	return is_buf_of(&f->pool, buf);
+}
+
+/* The buffer at device address @addr (the device's DMA): it must be the start of one of @pool's. */
+static uint8_t *pool_buf_at(const struct upci_pktpool *pool, uint64_t addr)
+{
+	if (!pool->base || addr < pool->iova_base || (addr - pool->iova_base) % BUF_SIZE ||
+	    (addr - pool->iova_base) / BUF_SIZE >= pool->n_bufs)
+		return NULL;
+	return pool->base + (addr - pool->iova_base);
+}
+
+/* The pool buffer at device address @addr: the start of one of the fixture's pool (or second pool's). */
 static uint8_t *dev_buf(const struct fix *f, uint64_t addr)
 {
-	if (addr < IOVA_BASE || (addr - IOVA_BASE) % BUF_SIZE || (addr - IOVA_BASE) / BUF_SIZE >= f->pool.n_bufs)
+	uint8_t *buf = pool_buf_at(&f->pool, addr);
+
+	if (!buf)
+		buf = pool_buf_at(&f->pool2, addr);
+	if (!buf)
 		fail_msg("descriptor address %#llx is not a pool buffer", (unsigned long long)addr);
-	return f->pool.base + (addr - IOVA_BASE);
+	return buf;
 }
 
 /* Frame contents and length as a function of a sequence number; lengths hit 1, 60 and BUF_SIZE often. */
@@ -277,7 +317,7 @@ static void mark(struct fix *f, const void *buf, const char *where, uint32_t *co
  * Conservation: every buffer is in exactly one place: the pool's free ring, an rx or tx descriptor slot,
  * the application's held list, or one of @pkts (the application's tx frames; non-pool pointers skipped).
  */
-static void check_buffers(struct fix *f, const struct e1000e_pkt *pkts, unsigned n)
+static void check_buffers(struct fix *f, const struct upci_pkt *pkts, unsigned n)
 {
 	uint32_t head = atomic_load(&f->pool.head), free_n = pool_free(f), count = 0;
 
@@ -288,8 +328,14 @@ static void check_buffers(struct fix *f, const struct e1000e_pkt *pkts, unsigned
 	for (uint32_t i = 0; i < f->size; i++) {
 		if (f->rx_bufs[i])
 			mark(f, f->rx_bufs[i], "rx ring", &count);
-		if (f->tx_bufs[i])
+		if (!f->tx_bufs[i]) {
+			assert_null(f->tx_pools[i]); /* an empty slot names no pool */
+		} else if (is_buf_of(&f->pool2, f->tx_bufs[i])) {
+			assert_ptr_equal(f->tx_pools[i], &f->pool2); /* the second pool's: counted by its test */
+		} else {
 			mark(f, f->tx_bufs[i], "tx ring", &count);
+			assert_ptr_equal(f->tx_pools[i], &f->pool); /* goes back where it came from */
+		}
 	}
 	for (unsigned i = 0; i < f->n_held; i++)
 		mark(f, f->held[i], "held", &count);
@@ -375,9 +421,10 @@ static bool dev_rx_frame(struct fix *f, uint32_t seq)
 	return dev_rx(f, data, len, len, RX_GOOD, hash_for(seq));
 }
 
-static void check_rx_pkt(struct fix *f, const struct e1000e_pkt *p, uint32_t seq)
+static void check_rx_pkt(struct fix *f, const struct upci_pkt *p, uint32_t seq)
 {
 	assert_true(is_pool_buf(f, p->buf));
+	assert_ptr_equal(p->pool, &f->pool); /* rx names the queue's pool */
 	assert_int_equal(p->len, len_for(seq));
 	assert_int_equal(p->queue, QUEUE);
 	assert_int_equal(p->rss_hash, hash_for(seq));
@@ -434,7 +481,7 @@ static void rx_fill_short_pool(void **state)
 static void rx_empty_ring(void **state)
 {
 	struct fix *f = fix_new(state, 64, 100);
-	struct e1000e_pkt pkts[8];
+	struct upci_pkt pkts[8];
 
 	fill(f);
 	set_reg(f, RDT0, SENTINEL);
@@ -461,7 +508,7 @@ static void rx_empty_ring(void **state)
 static void rx_frames(void **state)
 {
 	struct fix *f = fix_new(state, 64, 100);
-	struct e1000e_pkt pkts[16];
+	struct upci_pkt pkts[16];
 	void *expect[12];
 	uint64_t bytes = 0;
 	uint32_t seq = 0;
@@ -526,7 +573,7 @@ static void rx_frames(void **state)
  */
 static void rx_wrap(struct fix *f, uint32_t frames)
 {
-	struct e1000e_pkt pkts[MAX_RING + 2];
+	struct upci_pkt pkts[MAX_RING + 2];
 	uint32_t dev_seq = 0, app_seq = 0, mask = f->size - 1;
 	uint64_t bytes = 0;
 
@@ -605,7 +652,7 @@ static const struct bad_wb bad_wbs[] = {
 static void rx_malformed_writebacks(void **state)
 {
 	struct fix *f = fix_new(state, 8, 16);
-	struct e1000e_pkt pkts[4];
+	struct upci_pkt pkts[4];
 	uint8_t junk[128];
 	uint32_t seq = 0, mask = 7;
 
@@ -654,7 +701,7 @@ static void rx_malformed_writebacks(void **state)
 static void rx_malformed_mixed_in_burst(void **state)
 {
 	struct fix *f = fix_new(state, 8, 16);
-	struct e1000e_pkt pkts[8];
+	struct upci_pkt pkts[8];
 	uint8_t data[BUF_SIZE];
 	uint32_t seq;
 
@@ -702,7 +749,7 @@ static void rx_malformed_mixed_in_burst(void **state)
 static void rx_pool_empty(void **state)
 {
 	struct fix *f = fix_new(state, 8, 12);
-	struct e1000e_pkt pkts[8];
+	struct upci_pkt pkts[8];
 	void *dropped[2];
 	uint32_t seq = 0;
 
@@ -766,7 +813,7 @@ static void rx_pool_empty(void **state)
 static void rx_ready_follows_dd(void **state)
 {
 	struct fix *f = fix_new(state, 8, 16);
-	struct e1000e_pkt pkts[4];
+	struct upci_pkt pkts[4];
 	union e1000e_rx_desc saved;
 	uint8_t junk[4] = { 0 };
 
@@ -831,12 +878,13 @@ static unsigned dev_tx(struct fix *f, unsigned max)
 }
 
 /* The application takes a buffer and writes frame @seq into it. */
-static void tx_frame(struct fix *f, struct e1000e_pkt *p, uint32_t seq)
+static void tx_frame(struct fix *f, struct upci_pkt *p, uint32_t seq)
 {
 	void *buf = NULL;
 
 	assert_int_equal(upci_pktpool_get(&f->pool, &buf, 1), 1);
 	p->buf = buf;
+	p->pool = &f->pool;
 	p->len = len_for(seq);
 	p->queue = 0;
 	p->rss_hash = 0;
@@ -846,7 +894,7 @@ static void tx_frame(struct fix *f, struct e1000e_pkt *p, uint32_t seq)
 static void tx_burst_fills_descriptors(void **state)
 {
 	struct fix *f = fix_new(state, 16, 40);
-	struct e1000e_pkt pkts[5];
+	struct upci_pkt pkts[5];
 	void *bufs[5];
 	uint64_t bytes = 0;
 
@@ -877,6 +925,7 @@ static void tx_burst_fills_descriptors(void **state)
 		assert_int_equal(d->css, 0);
 		assert_int_equal(d->special, 0);
 		assert_ptr_equal(f->tx_bufs[k], bufs[k]);
+		assert_ptr_equal(f->tx_pools[k], &f->pool);
 	}
 	assert_int_equal(f->txq.tail, 5);
 	assert_int_equal(e1000e_txq_room(&f->txq), 10);
@@ -892,8 +941,10 @@ static void tx_burst_fills_descriptors(void **state)
 	assert_int_equal(pool_free(f), 40);
 	assert_int_equal(e1000e_txq_room(&f->txq), 15);
 	assert_int_equal(f->txq.clean, 5);
-	for (uint32_t k = 0; k < 16; k++)
+	for (uint32_t k = 0; k < 16; k++) {
 		assert_null(f->tx_bufs[k]);
+		assert_null(f->tx_pools[k]); /* cleared on completion */
+	}
 	assert_int_equal(e1000e_txq_clean(&f->txq), 0);
 	check_buffers(f, NULL, 0);
 }
@@ -901,7 +952,7 @@ static void tx_burst_fills_descriptors(void **state)
 static void tx_ring_full(void **state)
 {
 	struct fix *f = fix_new(state, 16, 40);
-	struct e1000e_pkt pkts[20];
+	struct upci_pkt pkts[20];
 	void *bufs[20];
 
 	for (uint32_t k = 0; k < 20; k++) {
@@ -951,7 +1002,7 @@ static void tx_ring_full(void **state)
 static void tx_partial_clean(void **state)
 {
 	struct fix *f = fix_new(state, 16, 40);
-	struct e1000e_pkt pkts[6];
+	struct upci_pkt pkts[6];
 
 	for (uint32_t k = 0; k < 6; k++)
 		tx_frame(f, &pkts[k], k);
@@ -981,7 +1032,7 @@ static void tx_partial_clean(void **state)
  */
 static void tx_wrap(struct fix *f, uint32_t frames)
 {
-	struct e1000e_pkt *pend = f->pend;
+	struct upci_pkt *pend = f->pend;
 	uint32_t seq = 0, mask = f->size - 1;
 	uint64_t ring_full = 0;
 	unsigned n = 0, sent;
@@ -1052,7 +1103,7 @@ static void tx_wrap_around_small_ring(void **state)
 static void tx_refused_frames(void **state)
 {
 	struct fix *f = fix_new(state, 16, 40);
-	struct e1000e_pkt pkts[10], orig[10];
+	struct upci_pkt pkts[10], orig[10];
 	uint64_t bytes = 0;
 	uint8_t *end;
 	unsigned good[] = { 0, 2, 5, 9 };
@@ -1065,12 +1116,12 @@ static void tx_refused_frames(void **state)
 	tx_frame(f, &pkts[2], 1);
 	tx_frame(f, &pkts[3], 101);
 	pkts[3].len = BUF_SIZE + 1;
-	pkts[4] = (struct e1000e_pkt){ .buf = f->foreign, .len = 100 };
+	pkts[4] = (struct upci_pkt){ .buf = f->foreign, .pool = &f->pool, .len = 100 };
 	tx_frame(f, &pkts[5], 2);
 	assert_int_equal(pkts[5].len, BUF_SIZE);
-	pkts[6] = (struct e1000e_pkt){ .buf = (uint8_t *)pkts[1].buf + 64, .len = 100 }; /* inside a buffer */
-	pkts[7] = (struct e1000e_pkt){ .buf = end, .len = 100 };
-	pkts[8] = (struct e1000e_pkt){ .buf = NULL, .len = 60 };
+	pkts[6] = (struct upci_pkt){ .buf = (uint8_t *)pkts[1].buf + 64, .pool = &f->pool, .len = 100 }; /* inside one */
+	pkts[7] = (struct upci_pkt){ .buf = end, .pool = &f->pool, .len = 100 };
+	pkts[8] = (struct upci_pkt){ .buf = NULL, .pool = &f->pool, .len = 60 };
 	tx_frame(f, &pkts[9], 3);
 	memcpy(orig, pkts, sizeof(pkts));
 	for (unsigned k = 0; k < 4; k++)
@@ -1088,6 +1139,7 @@ static void tx_refused_frames(void **state)
 		assert_ptr_equal(f->tx_bufs[k], orig[good[k]].buf);
 	}
 	assert_null(f->tx_bufs[4]);
+	assert_null(f->tx_pools[4]);
 	assert_int_equal(reg(f, TDT0), 4);
 	assert_int_equal(f->txq.stats.bad_length, 2);
 	assert_int_equal(f->txq.stats.foreign_buffer, 4);
@@ -1106,6 +1158,88 @@ static void tx_refused_frames(void **state)
 	check_buffers(f, NULL, 0);
 }
 
+/*
+ * Zero-copy forwarding at the ring level: a frame whose buffer belongs to another pool (received on another
+ * port of the same IOMMU context) is sent from that pool's IOVA and goes back to that pool, not the queue's
+ * usual one; a frame that names no pool, or a pool its buffer is not of, is refused and stays the caller's.
+ */
+static void tx_buffer_of_second_pool(void **state)
+{
+	struct fix *f = fix_new(state, 16, 40);
+	struct upci_pkt pkts[7], orig[7], fwd[2];
+	uint32_t fwd_idx[2];
+
+	add_pool2(f, 8);
+	/* two frames "received" elsewhere: packets of pool2, as upci_pktpool_alloc() hands them out */
+	assert_int_equal(upci_pktpool_alloc(&f->pool2, fwd, 2), 2);
+	assert_ptr_equal(fwd[0].pool, &f->pool2);
+	assert_int_equal(upci_pktpool_free_count(&f->pool2), 6);
+	for (unsigned k = 0; k < 2; k++)
+		fwd_idx[k] = (uint32_t)(((uint8_t *)fwd[k].buf - f->pool2.base) / BUF_SIZE);
+
+	tx_frame(f, &pkts[0], 0);
+	pkts[1] = fwd[0];
+	pkts[1].len = len_for(1);
+	pattern(pkts[1].buf, pkts[1].len, 1);
+	tx_frame(f, &pkts[2], 2);
+	tx_frame(f, &pkts[3], 100);
+	pkts[3].pool = NULL;                    /* no pool named: refused, even though the buffer is good */
+	pkts[4] = fwd[1];
+	pkts[4].len = 60;
+	pkts[4].pool = &f->pool;                /* a pool2 buffer that names the queue's pool: refused */
+	tx_frame(f, &pkts[5], 101);
+	pkts[5].pool = &f->pool2;               /* a pool buffer that names pool2: refused */
+	pkts[6] = (struct upci_pkt){ .buf = f->foreign, .pool = NULL, .len = 60 }; /* no pool, not a pool buffer */
+	memcpy(orig, pkts, sizeof(pkts));
+
+	assert_int_equal(e1000e_txq_burst(&f->txq, pkts, 7), 3);
+	for (unsigned k = 0; k < 7; k++) {
+		assert_ptr_equal(pkts[k].buf, k < 3 ? NULL : orig[k].buf);
+		assert_ptr_equal(pkts[k].pool, orig[k].pool); /* refused frames are left as they were */
+	}
+	assert_int_equal(f->txq.stats.foreign_buffer, 4);
+	assert_int_equal(f->txq.stats.bad_length + f->txq.stats.ring_full, 0);
+	assert_int_equal(f->txq.stats.packets, 3);
+	assert_int_equal(reg(f, TDT0), 3);
+	/* descriptor 1 carries the second pool's IOVA; each slot records the pool its buffer goes back to */
+	assert_int_equal(f->tx_ring[0].buffer_addr, iova_of(f, orig[0].buf));
+	assert_int_equal(f->tx_ring[1].buffer_addr, IOVA_BASE2 + (uint64_t)fwd_idx[0] * BUF_SIZE);
+	assert_int_equal(f->tx_ring[2].buffer_addr, iova_of(f, orig[2].buf));
+	assert_ptr_equal(f->tx_pools[0], &f->pool);
+	assert_ptr_equal(f->tx_pools[1], &f->pool2);
+	assert_ptr_equal(f->tx_pools[2], &f->pool);
+	assert_null(f->tx_pools[3]);
+	assert_ptr_equal(f->tx_bufs[1], fwd[0].buf);
+	check_buffers(f, pkts, 7);
+
+	/* the device sends all three (dev_tx checks each frame's bytes at the descriptor's address) */
+	assert_int_equal(dev_tx(f, 100), 3);
+	assert_int_equal(e1000e_txq_clean(&f->txq), 3);
+	for (unsigned k = 0; k < 3; k++) {
+		assert_null(f->tx_bufs[k]);
+		assert_null(f->tx_pools[k]);
+	}
+	/* the forwarded buffer is back in pool2 (its last free slot), the others in the queue's pool */
+	assert_int_equal(upci_pktpool_free_count(&f->pool2), 7);
+	assert_int_equal(f->pool2.ring[(atomic_load(&f->pool2.tail) - 1) & f->pool2.mask], fwd_idx[0]);
+	assert_int_equal(f->pool2.bad_puts, 0);
+	assert_int_equal(pool_free(f), 40 - 2); /* pkts[3] and pkts[5] are still the caller's */
+	check_buffers(f, pkts, 7);
+
+	/* the caller gives the refused ones back to the pools they really came from */
+	pkts[3].pool = &f->pool;
+	pkts[4].pool = &f->pool2;
+	pkts[5].pool = &f->pool;
+	pkts[6].buf = NULL;
+	upci_pkt_free(pkts, 7);
+	for (unsigned k = 0; k < 7; k++)
+		assert_null(pkts[k].buf);
+	assert_int_equal(pool_free(f), 40);
+	assert_int_equal(upci_pktpool_free_count(&f->pool2), 8);
+	assert_int_equal(f->pool2.bad_puts, 0);
+	check_buffers(f, NULL, 0);
+}
+
 /* --- ordering on a weakly ordered CPU (arm64) --- */
 
 /* One write barrier since watch(), after every descriptor write and before the tail write (@tail, was @old). */
@@ -1121,7 +1255,7 @@ static void assert_published(const struct fix *f, uint32_t tail, uint32_t old, u
 static void rx_descriptors_published_before_tail(void **state)
 {
 	struct fix *f = fix_new(state, 16, 40);
-	struct e1000e_pkt pkts[8];
+	struct upci_pkt pkts[8];
 
 	set_reg(f, RDT0, SENTINEL);
 	watch(f);
@@ -1152,7 +1286,7 @@ static void show_late(struct fix *f, uint32_t from, uint32_t n)
 static void rx_writeback_read_after_barrier(void **state)
 {
 	struct fix *f = fix_new(state, 16, 40);
-	struct e1000e_pkt pkts[8];
+	struct upci_pkt pkts[8];
 
 	fill(f);
 	for (uint32_t seq = 0; seq < 6; seq++)
@@ -1169,7 +1303,7 @@ static void rx_writeback_read_after_barrier(void **state)
 static void tx_descriptors_published_before_tail(void **state)
 {
 	struct fix *f = fix_new(state, 16, 40);
-	struct e1000e_pkt pkts[5];
+	struct upci_pkt pkts[5];
 
 	for (uint32_t k = 0; k < 5; k++)
 		tx_frame(f, &pkts[k], k);
@@ -1207,6 +1341,7 @@ int main(void)
 		FIX_TEST(tx_wrap_around),
 		FIX_TEST(tx_wrap_around_small_ring),
 		FIX_TEST(tx_refused_frames),
+		FIX_TEST(tx_buffer_of_second_pool),
 		FIX_TEST(tx_descriptors_published_before_tail),
 	};
 	int failed = cmocka_run_group_tests_name("e1000e_rx_ring", rx, NULL, NULL);

@@ -136,7 +136,7 @@ static void malformed_specs(void **state)
 	static const char *const bad[] = {
 		"8086:10d", "8086:10d3#", "8086:10d3#x", "zz:02.0", "8086-10d3", "8086:10d3#99999",
 		"8086:10d3x", "8086:10d3#1#2", "8086:10d3#-1", "808g:10d3", " 8086:10d3", "8086:10d3 ",
-		"0000:00:02.0,0000:00:03.0", "#1",
+		"0000:00:02.0,0000:00:03.0", "#", "#x", "#1x", "#-1", "#256", "# 1",
 	};
 	char name[UPCI_PCI_ADDR_STRLEN];
 	(void)state;
@@ -165,6 +165,28 @@ static void env_first_variable_first_address(void **state)
 	assert_int_equal(resolve(NULL, name), 0);
 	assert_string_equal(name, "0000:00:03.0");
 	assert_int_equal(unsetenv("PCIDEVICE_INTEL_COM_B"), 0);
+}
+
+/* "#n": the n-th address of the PCIDEVICE_* variables, variables in name order, each list in order. */
+static void env_nth_address(void **state)
+{
+	char name[UPCI_PCI_ADDR_STRLEN];
+	(void)state;
+
+	assert_int_equal(setenv("PCIDEVICE_INTEL_COM_B", "0000:00:03.0", 1), 0);
+	assert_int_equal(setenv("PCIDEVICE_INTEL_COM_A", "0000:00:02.0,0000:00:04.0", 1), 0);
+	assert_int_equal(resolve("#0", name), 0);
+	assert_string_equal(name, "0000:00:02.0");
+	assert_int_equal(resolve("#1", name), 0);
+	assert_string_equal(name, "0000:00:04.0");
+	assert_int_equal(resolve("#2", name), 0);
+	assert_string_equal(name, "0000:00:03.0");
+	assert_int_equal(resolve("#3", name), -ENODEV);
+	assert_int_equal(setenv("PCIDEVICE_INTEL_COM_A", "0000:00:02.0,,0000:00:04.0", 1), 0);
+	assert_int_equal(resolve("#1", name), -EINVAL); /* an empty entry is refused, not skipped */
+	assert_int_equal(unsetenv("PCIDEVICE_INTEL_COM_A"), 0);
+	assert_int_equal(unsetenv("PCIDEVICE_INTEL_COM_B"), 0);
+	assert_int_equal(resolve("#0", name), -ENODEV);
 }
 
 static void env_absent(void **state)
@@ -238,6 +260,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(id_absent, setup_tree, teardown_tree),
 		cmocka_unit_test_setup_teardown(malformed_specs, setup_tree, teardown_tree),
 		cmocka_unit_test_setup_teardown(env_first_variable_first_address, setup_tree, teardown_tree),
+		cmocka_unit_test_setup_teardown(env_nth_address, setup_tree, teardown_tree),
 		cmocka_unit_test_setup_teardown(env_absent, setup_tree, teardown_tree),
 		cmocka_unit_test_setup_teardown(env_garbage, setup_tree, teardown_tree),
 		cmocka_unit_test_setup_teardown(env_many_variables, setup_tree, teardown_tree),

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * cpu_cost — CPU cost of the 82574L ring code per packet, counted in instructions under callgrind.
+ * e1000e_cost (built as app/bench/cpu_cost) — CPU cost of the 82574L ring code per packet, counted in
+ * instructions under callgrind. The driver's own harness: it reaches the ring code directly.
  *
  * A host program: no VM, no VFIO. One rx and one tx queue of RING descriptors live in plain memory, the
  * register file is a calloc'd 128 KiB one-piece struct upci_bar, and each queue has its own pool built by
- * hand from the public fields of struct upci_pktpool (fake IOVAs). Each round:
+ * hand from the public fields of struct upci_pktpool (fake IOVAs, no DMA mapping). Each round:
  *   1. the device model writes back BATCH received frames (DD|EOP, lengths cycling 60..1514), never
  *      past RDT;
  *   2. e1000e_rxq_burst(BATCH);
  *   3. forwarding, no copy: the received buffers go back to the rx pool, BATCH tx buffers are taken
- *      from the tx pool and given the received lengths;
+ *      from the tx pool and given the received lengths (and the tx pool as theirs: a frame names its pool);
  *   4. e1000e_txq_burst(BATCH) (which first calls e1000e_txq_clean() on the previous round's frames);
  *   5. the device model completes every tx descriptor up to TDT (sets DD).
  * One warm-up round runs first (warm_up()), then ROUNDS rounds inside measured_rx_tx(). At the end the
@@ -42,8 +43,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "drivers/net/e1000e/e1000e_regs.h"
-#include "drivers/net/e1000e/e1000e_ring.h"
+#include "e1000e_regs.h"
+#include "e1000e_ring.h"
 
 #define RING 512u            /* descriptors per ring */
 #define BATCH 32u            /* frames per burst */
@@ -129,7 +130,8 @@ static void queues_init(struct bench *b)
 	};
 	b->txq = (struct e1000e_txq){
 		.ring = xalloc(4096, RING * sizeof(struct e1000e_tx_desc)), .ring_iova = 0x400000000ull,
-		.size = RING, .bufs = xalloc(64, RING * sizeof(void *)), .pool = &b->tx_pool,
+		.size = RING, .bufs = xalloc(64, RING * sizeof(void *)),
+		.pools = xalloc(64, RING * sizeof(struct upci_pktpool *)),
 		.regs = &b->bar, .tdt_reg = E1000E_TDT0, .index = QUEUE,
 	};
 }
@@ -213,7 +215,7 @@ static __attribute__((noinline)) void dev_tx(struct bench *b)
  */
 static inline __attribute__((always_inline)) void round_rx_tx(struct bench *b)
 {
-	struct e1000e_pkt pkts[BATCH];
+	struct upci_pkt pkts[BATCH];
 	void *bufs[BATCH];
 	unsigned n;
 
@@ -223,8 +225,10 @@ static inline __attribute__((always_inline)) void round_rx_tx(struct bench *b)
 		bufs[k] = pkts[k].buf;
 	if (upci_pktpool_put(&b->rx_pool, bufs, n) != n || upci_pktpool_get(&b->tx_pool, bufs, n) != n)
 		b->app_errors++;
-	for (unsigned k = 0; k < n; k++)
+	for (unsigned k = 0; k < n; k++) {
 		pkts[k].buf = bufs[k];
+		pkts[k].pool = &b->tx_pool;
+	}
 	if (n != BATCH || e1000e_txq_burst(&b->txq, pkts, n) != n)
 		b->app_errors++;
 	dev_tx(b);
