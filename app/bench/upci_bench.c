@@ -43,9 +43,12 @@ struct opts {
 	bool quick;
 	const char *json_path;
 	const char *only;
+	const char *modes;     /* --modes: the waiting modes rtt and idle measure (NULL: all three) */
 	unsigned irq_trials, rtt_trials, pps_frames;
 	unsigned idle_ms;
 };
+
+static bool in_list(const char *list, const char *what);
 
 static uint64_t now_ns(void)
 {
@@ -731,6 +734,8 @@ static int bench_rtt(const struct opts *o, json_object *root)
 	for (unsigned i = 0; i < 3 && !rc; i++) {
 		json_object *r;
 
+		if (!in_list(o->modes, modes[i].name))
+			continue;
 		progress("rtt %s: %u trials", modes[i].rtt_key, o->rtt_trials);
 		rc = rtt_mode(o, modes[i].mode, modes[i].rtt_key, &r);
 		if (!rc)
@@ -999,6 +1004,8 @@ static int bench_idle(const struct opts *o, json_object *root)
 		json_object *m;
 		double none, low;
 
+		if (!in_list(o->modes, modes[i].name))
+			continue;
 		progress("idle %s: %u ms without traffic, then at 1000 frames/s", modes[i].name, o->idle_ms);
 		rc = idle_run(o, modes[i].mode, 0, &none);
 		if (!rc)
@@ -1079,19 +1086,25 @@ static int bench_mmio(const struct opts *o, json_object *root)
 
 /* ---- main ---- */
 
-static bool wanted(const struct opts *o, const char *what)
+/* Is @what an item of the comma-separated @list (NULL: everything is)? */
+static bool in_list(const char *list, const char *what)
 {
-	const char *p = o->only;
+	const char *p = list;
 	size_t n = strlen(what);
 
 	if (!p)
 		return true;
 	while ((p = strstr(p, what)) != NULL) {
-		if ((p == o->only || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
 			return true;
 		p += n;
 	}
 	return false;
+}
+
+static bool wanted(const struct opts *o, const char *what)
+{
+	return in_list(o->only, what);
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -1106,6 +1119,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->json_path = argv[++i];
 		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
 			o->only = argv[++i];
+		} else if (!strcmp(argv[i], "--modes") && i + 1 < argc) {
+			o->modes = argv[++i];
 		} else if (!strcmp(argv[i], "--device") && i + 1 < argc) {
 			const char *comma = strchr(argv[++i], ',');
 
@@ -1145,14 +1160,24 @@ static int run_benches(const struct opts *o, json_object *root)
 	return rc;
 }
 
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: upci-bench [--device A,B] [--quick] [--json FILE] [--only irq,rtt,pps,idle,mmio] "
+		"[--modes poll,interrupt,hybrid]\n");
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
 	json_object *root = json_object_new_object();
 	int rc;
 
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		usage(stdout);
+		return 0;
+	}
 	if (parse_args(argc, argv, &o)) {
-		fprintf(stderr, "usage: upci-bench [--device A,B] [--quick] [--json FILE] [--only irq,rtt,pps,idle,mmio]\n");
+		usage(stderr);
 		return 2;
 	}
 	rc = run_benches(&o, root);

@@ -262,7 +262,12 @@ static int type1_map(struct upci_iommu *m, void *va, uint64_t iova, size_t len)
 static int type1_unmap(struct upci_iommu *m, uint64_t iova, size_t len)
 {
 	struct vfio_iommu_type1_dma_unmap un = { .argsz = sizeof(un), .iova = iova, .size = len };
+	const struct type1 *t = m->priv;
 
+	/* The container lost its IOMMU with its last group (a device released on REQ, say): the kernel
+	 * dropped every mapping then, and an unmap would only fail with EINVAL. */
+	if (!t->iommu_set)
+		return 0;
 	return iommu_kioctl(m->fd, VFIO_IOMMU_UNMAP_DMA, &un);
 }
 

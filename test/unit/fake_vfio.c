@@ -172,6 +172,10 @@ static int group_ioctl(unsigned long req, void *arg)
 	case VFIO_GROUP_SET_CONTAINER:
 		return kind_of(*(int *)arg) == FD_CONTAINER ? 0 : fail(EINVAL);
 	case VFIO_GROUP_UNSET_CONTAINER:
+		/* The fake has one group: the container loses its last one, and type1 drops every mapping with
+		 * its IOMMU (vfio_iommu_type1_release); a later UNMAP_DMA fails. */
+		fake->dma_maps = 0;
+		fake->dma_bytes = 0;
 		return 0;
 	case VFIO_GROUP_GET_DEVICE_FD:
 		if (!strcmp(arg, FAKE_BDF) || (fake->second_device && !strcmp(arg, FAKE_BDF2)))

@@ -1,11 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 # Guest side of the port VM test (vmrun --nics 4). TAP on stdout.
-# usage: port.sh VM_PORT_BINARY EXAMPLES_DIR FRAMES
+# usage: port.sh VM_PORT_BINARY EXAMPLES_DIR FRAMES UPCI_BENCH
 #   l2fwd forwards FRAMES frames nic2 -> nic0 => nic1 -> nic3 zero-copy in each mode; then an administrator
-#   unbinds a NIC from vfio-pci while l2fwd (each mode) and rx_hybrid hold it: the unbind completes in < 2 s,
+#   unbinds a NIC from vfio-pci while l2fwd, upci-bench (each mode), rx_hybrid and echo hold it: the unbind completes in < 2 s,
 #   the program reports the removal in one line and exits 0.
-bin=$1 examples=$2 frames=${3:-100000}
+bin=$1 examples=$2 frames=${3:-100000} bench=$4
 . "$(dirname "$0")/tap.sh"
 a=0000:00:02.0 b=0000:00:03.0 feed=0000:00:07.0 sink=0000:00:08.0
 log=/tmp/port-test.out
@@ -34,8 +34,10 @@ for mode in poll interrupt hybrid; do
 	tap_ok $? "l2fwd $mode: forwarded $fwd of $frames frames, $same sent from the very buffer they arrived in (exit $rc)"
 done
 
-# unbind_while PROGRAM ARGS... : unbind $a while PROGRAM holds it; it must let go at once and exit 0.
+# unbind_while LABEL PROGRAM ARGS... : unbind $a while PROGRAM holds it; it must let go at once and exit 0.
 unbind_while() {
+	what=$1
+	shift
 	start_bg "$@"
 	sleep 1
 	u=$("$bin" unbind "$a"); urc=$?
@@ -45,16 +47,22 @@ unbind_while() {
 	lib_lines=$(grep -c "^upci: " "$log")
 	app_lines=$(grep -v "^upci: " "$log" | grep -c "removed")
 	[ "$urc" = 0 ]
-	tap_ok $? "$1 $2 $3: $u (< 2 s)"
+	tap_ok $? "$what: $u (< 2 s)"
 	[ "$rc" = 0 ] && [ "$lib_lines" = 1 ] && [ "$app_lines" = 1 ]
-	tap_ok $? "$1 $2 $3: exited $rc; the library said it in one line ($lib_lines), the program in one ($app_lines)"
+	tap_ok $? "$what: exited $rc; the library said it in one line ($lib_lines), the program in one ($app_lines)"
 	"$bin" rebind "$a"
 	[ "$(basename "$(readlink /sys/bus/pci/devices/$a/driver)")" = vfio-pci ]
 	tap_ok $? "$a bound to vfio-pci again"
 }
 for mode in poll interrupt hybrid; do
-	unbind_while "$examples/l2fwd" --mode "$mode" "$a" "$b"
+	unbind_while "l2fwd $mode" "$examples/l2fwd" --mode "$mode" "$a" "$b"
 done
-unbind_while "$examples/rx_hybrid" "$a" 30
-unbind_while "$examples/echo" --mode interrupt "$a"
+unbind_while "rx_hybrid" "$examples/rx_hybrid" "$a" 30
+for mode in poll interrupt hybrid; do
+	[ -n "$bench" ] || break # built without json-c: no upci-bench
+	unbind_while "upci-bench idle $mode" "$bench" --device "$a,$b" --only idle --modes "$mode" --json /tmp/bench-unbind.json
+	grep -q '"removed": *true' /tmp/bench-unbind.json
+	tap_ok $? "upci-bench $mode: its JSON records the removal"
+done
+unbind_while "echo interrupt" "$examples/echo" --mode interrupt "$a"
 tap_end
