@@ -114,11 +114,28 @@ static int query_region(struct upci_dev *dev, unsigned index, struct upci_region
 	return rc;
 }
 
+/* Whether [@off, @off + @len) of region @r lies inside it and its bytes in the device fd are valid off_t values
+ * (the region's offset and size come from the kernel: region_fits_fd() checked them at open). */
+static bool region_span_ok(const struct upci_region *r, uint64_t off, uint64_t len)
+{
+	return off <= r->size && len <= r->size - off && r->offset <= (uint64_t)INT64_MAX &&
+	       r->size <= (uint64_t)INT64_MAX - r->offset;
+}
+
+/* A region must lie inside the device fd: offset + size neither wraps nor passes INT64_MAX (off_t). */
+static bool region_fits_fd(const struct upci_region *r)
+{
+	return region_span_ok(r, 0, 0);
+}
+
 int dev_read_regions(struct upci_dev *dev)
 {
 	dev->regions = calloc(dev->n_regions, sizeof(*dev->regions));
-	if (!dev->regions)
+	if (!dev->regions) {
+		upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s: out of memory for %u region descriptors", dev->name,
+			 dev->n_regions);
 		return -ENOMEM;
+	}
 	for (unsigned i = 0; i < dev->n_regions; i++) {
 		int rc = query_region(dev, i, &dev->regions[i]);
 
@@ -131,6 +148,13 @@ int dev_read_regions(struct upci_dev *dev)
 			upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s: VFIO_DEVICE_GET_REGION_INFO(%u): %s%s", dev->name, i,
 				 strerror(-rc), rc == -EINVAL ? " (malformed capability chain)" : "");
 			return rc;
+		}
+		if (!region_fits_fd(&dev->regions[i])) {
+			upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s: VFIO_DEVICE_GET_REGION_INFO(%u) reports offset 0x%llx size "
+				 "0x%llx, which wraps or lies past the end of the device fd: refusing the device (a kernel "
+				 "or vfio variant driver bug; try another kernel)", dev->name, i,
+				 (unsigned long long)dev->regions[i].offset, (unsigned long long)dev->regions[i].size);
+			return -EINVAL;
 		}
 		if (i < VFIO_PCI_ROM_REGION_INDEX) {
 			dev->bars[i].size = dev->regions[i].size;
@@ -164,7 +188,7 @@ static int region_io(struct upci_dev *dev, unsigned index, uint64_t off, void *b
 
 	if (dev->removed)
 		return -ENODEV;
-	if (!r || off > r->size || len > r->size - off)
+	if (!r || !region_span_ok(r, off, len))
 		return -EINVAL;
 	n = write ? k->pwrite(dev->fd, buf, len, (off_t)(r->offset + off))
 		  : k->pread(dev->fd, buf, len, (off_t)(r->offset + off));
@@ -314,9 +338,13 @@ static int map_bar(struct upci_dev *dev, unsigned i)
 	bar->base = base;
 	for (uint32_t p = 0; p < bar->n_pieces; p++) {
 		size_t len = (size_t)round_up(bar->hi[p] - bar->lo[p], ps);
-		void *at = k->mmap(base + bar->lo[p], len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, dev->fd,
-				   (off_t)(dev->regions[i].offset + bar->lo[p]));
+		void *at = MAP_FAILED;
 
+		/* plan_bar() keeps every piece inside the region, and the region lies inside the fd: checked anyway. */
+		errno = EINVAL;
+		if (region_span_ok(&dev->regions[i], bar->lo[p], bar->hi[p] - bar->lo[p]))
+			at = k->mmap(base + bar->lo[p], len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, dev->fd,
+				     (off_t)(dev->regions[i].offset + bar->lo[p]));
 		if (at == MAP_FAILED) {
 			int rc = -errno;
 

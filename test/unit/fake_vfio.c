@@ -245,7 +245,7 @@ static int region_info(struct vfio_region_info *ri)
 	need = fixed + r->caps_len;
 	ri->flags = r->flags | (r->caps_len ? VFIO_REGION_INFO_FLAG_CAPS : 0);
 	ri->size = r->size;
-	ri->offset = (uint64_t)ri->index << REGION_SHIFT;
+	ri->offset = r->offset ? r->offset : (uint64_t)ri->index << REGION_SHIFT;
 	ri->cap_offset = 0;
 	if (r->caps_len && ri->argsz < need) {
 		ri->argsz = need; /* ask for a larger buffer, as the kernel does */

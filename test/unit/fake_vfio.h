@@ -28,6 +28,7 @@ struct fake_region {
 	int memfd;              /* backing store shared by pread/pwrite and mmap */
 	uint64_t hide_lo, hide_hi; /* reads here answer all-ones and writes are dropped (MSI-X table) */
 	bool absent;            /* GET_REGION_INFO answers EINVAL (VGA) */
+	uint64_t offset;        /* GET_REGION_INFO reports this offset when nonzero (default: index << 40) */
 };
 
 enum fake_call { FAKE_OPEN, FAKE_IOCTL, FAKE_MMAP, FAKE_EVENTFD, FAKE_NCALLS };

@@ -383,6 +383,57 @@ static void msix_outside_bar_refused(void **state)
 	assert_no_leaks(f);
 }
 
+/*
+ * A region offset from VFIO_DEVICE_GET_REGION_INFO that wraps or leaves the device fd (past INT64_MAX) is
+ * refused at open with one line: offset 0xffffffffffffffff would turn a config read at 6 into a pread at 5,
+ * inside BAR 0, and an offset near INT64_MAX makes off_t negative.
+ */
+static void region_offset_past_the_fd_refused(void **state)
+{
+	static const struct {
+		unsigned index;
+		uint64_t offset;
+	} bad[] = {
+		{ 7, UINT64_MAX },                      /* config: offset + 6 wraps to 5 (BAR 0) */
+		{ 0, UINT64_MAX - 0x1000 },             /* BAR 0: offset + size wraps (the mmap offset too) */
+		{ 2, (uint64_t)INT64_MAX - 0x10 },      /* BAR 2 (0x20 bytes): no wrap, but past INT64_MAX */
+		{ 3, (uint64_t)INT64_MAX + 1 },         /* not an off_t at all */
+	};
+	struct fake_vfio *f = *state;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct upci_dev *dev = NULL;
+		int preads = f->pread_calls, rc;
+
+		for (unsigned r = 0; r < FAKE_NUM_REGIONS; r++)
+			f->regions[r].offset = 0;
+		f->regions[bad[i].index].offset = bad[i].offset;
+		log_capture_start();
+		rc = upci_dev_open(FAKE_BDF, NULL, &dev);
+		if (rc != -EINVAL)
+			fail_msg("region %u offset 0x%llx: open returned %d, not -EINVAL; log:\n%s", bad[i].index,
+				 (unsigned long long)bad[i].offset, rc, log_text);
+		assert_null(dev);
+		assert_int_equal(f->pread_calls, preads); /* nothing was read through the bad offset */
+		assert_non_null(strstr(log_text, FAKE_BDF));
+		assert_non_null(strstr(log_text, "offset"));
+		assert_int_equal(strchr(log_text, '\n') - log_text + 1, (long)strlen(log_text)); /* one line */
+		assert_no_leaks(f);
+	}
+	/* The largest offset that still fits: the region ends exactly at INT64_MAX. */
+	for (unsigned r = 0; r < FAKE_NUM_REGIONS; r++)
+		f->regions[r].offset = 0;
+	f->regions[2].offset = (uint64_t)INT64_MAX - 0x20;
+	{
+		struct upci_dev *dev = open_ok(UPCI_BACKEND_TYPE1);
+
+		assert_int_equal(upci_dev_region(dev, 2)->offset, (uint64_t)INT64_MAX - 0x20);
+		assert_int_equal(upci_region_read(dev, 2, 0x20, &(uint8_t){ 0 }, 1), -EINVAL); /* past the end */
+		upci_dev_close(dev);
+	}
+	assert_no_leaks(f);
+}
+
 /* Fail the Nth call of each kind in turn: open must fail cleanly, or succeed, and never leak. */
 static void every_error_path_leaks_nothing(void **state)
 {
@@ -545,6 +596,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(sparse_cap_without_areas_maps_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(malformed_region_caps_fail_cleanly, setup, teardown),
 		cmocka_unit_test_setup_teardown(msix_outside_bar_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(region_offset_past_the_fd_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(every_error_path_leaks_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(remove_request_releases, setup, teardown),
 		cmocka_unit_test_setup_teardown(reset_and_shared_context, setup, teardown),
