@@ -33,6 +33,14 @@ static const unsigned kind_index[] = {
 	[UPCI_IRQ_INTX] = VFIO_PCI_INTX_IRQ_INDEX,
 };
 
+/* The most vectors PCI allows per kind (MSI-X Table Size is 11 bits, MSI Multiple Message Capable 5 vectors in
+ * log2, INTx one pin): a larger VFIO_DEVICE_GET_IRQ_INFO count is not believed. */
+static const unsigned kind_max_vectors[] = {
+	[UPCI_IRQ_MSIX] = 2048,
+	[UPCI_IRQ_MSI] = 32,
+	[UPCI_IRQ_INTX] = 1,
+};
+
 static const char *const kind_names[] = {
 	[UPCI_IRQ_AUTO] = "auto", [UPCI_IRQ_MSIX] = "MSI-X", [UPCI_IRQ_MSI] = "MSI", [UPCI_IRQ_INTX] = "INTx",
 };
@@ -64,9 +72,19 @@ int upci_irqs_open(struct upci_dev *dev, enum upci_irq_kind kind, struct upci_ir
 			 kind <= UPCI_IRQ_INTX ? kind_names[kind] : "usable");
 		return -ENODEV;
 	}
+	if (info.count > kind_max_vectors[kind]) {
+		upci_log(UPCI_LOG_ERR, LOG_MSIX, "%s: VFIO_DEVICE_GET_IRQ_INFO reports %u %s vectors, more than PCI allows "
+			 "(%u): the kernel's reply is not believed (a kernel or vfio variant driver bug; try another "
+			 "kernel, or another interrupt kind)", upci_dev_name(dev), info.count, kind_names[kind],
+			 kind_max_vectors[kind]);
+		return -EIO;
+	}
 	q = calloc(1, sizeof(*q));
-	if (!q)
+	if (!q) {
+		upci_log(UPCI_LOG_ERR, LOG_MSIX, "%s: out of memory for the %s vector table", upci_dev_name(dev),
+			 kind_names[kind]);
 		return -ENOMEM;
+	}
 	q->dev = dev;
 	q->kind = kind;
 	q->index = kind_index[kind];
@@ -75,6 +93,8 @@ int upci_irqs_open(struct upci_dev *dev, enum upci_irq_kind kind, struct upci_ir
 	q->fds = malloc(q->max * sizeof(int));
 	q->wired = malloc(q->max * sizeof(int));
 	if (!q->fds || !q->wired) {
+		upci_log(UPCI_LOG_ERR, LOG_MSIX, "%s: out of memory for %u %s vectors", upci_dev_name(dev), q->max,
+			 kind_names[kind]);
 		upci_irqs_close(q);
 		return -ENOMEM;
 	}

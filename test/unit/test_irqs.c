@@ -348,6 +348,59 @@ static void close_disables(void **state)
 	assert_int_equal(w->f.irq_disables, 1);
 }
 
+/*
+ * VFIO_DEVICE_GET_IRQ_INFO's count is the kernel's word: more vectors than PCI allows (MSI-X 2048, MSI 32,
+ * INTx 1) is refused with one line, instead of allocating a table per vector (0xffffffff: 16 GiB, 4 G loops).
+ */
+static void implausible_vector_counts_refused(void **state)
+{
+	static const struct {
+		enum upci_irq_kind kind;
+		unsigned index;
+		uint32_t limit;
+		const char *name;
+	} k[] = {
+		{ UPCI_IRQ_MSIX, VFIO_PCI_MSIX_IRQ_INDEX, 2048, "MSI-X" },
+		{ UPCI_IRQ_MSI, VFIO_PCI_MSI_IRQ_INDEX, 32, "MSI" },
+		{ UPCI_IRQ_INTX, VFIO_PCI_INTX_IRQ_INDEX, 1, "INTx" },
+	};
+	struct world *w = *state;
+
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		struct vfio_irq_info saved = w->f.irqs[k[i].index];
+		const uint32_t counts[] = { k[i].limit + 1, k[i].limit + 2, 0x10000, 0xffffffffu };
+
+		for (size_t e = 0; e < sizeof(counts) / sizeof(counts[0]); e++) {
+			uint32_t count = counts[e];
+			struct upci_irqs *q = (void *)1;
+			char want[64];
+
+			w->f.irqs[k[i].index].count = count;
+			upci_dev_close(w->dev);
+			assert_int_equal(upci_dev_open(FAKE_BDF, NULL, &w->dev), 0);
+			log_capture_start();
+			assert_int_equal(upci_irqs_open(w->dev, k[i].kind, &q), -EIO);
+			assert_null(q);
+			snprintf(want, sizeof(want), "%u %s vectors", count, k[i].name);
+			if (!strstr(log_text, want) || !strstr(log_text, FAKE_BDF))
+				fail_msg("count %u of %s: no line naming it; log:\n%s", count, k[i].name, log_text);
+			assert_int_equal(strchr(log_text, '\n') - log_text + 1, (long)strlen(log_text)); /* one line */
+		}
+		/* The limit itself is a valid device. */
+		w->f.irqs[k[i].index].count = k[i].limit;
+		upci_dev_close(w->dev);
+		assert_int_equal(upci_dev_open(FAKE_BDF, NULL, &w->dev), 0);
+		{
+			struct upci_irqs *q = NULL;
+
+			assert_int_equal(upci_irqs_open(w->dev, k[i].kind, &q), 0);
+			assert_int_equal(upci_irqs_max(q), k[i].limit);
+			upci_irqs_close(q);
+		}
+		w->f.irqs[k[i].index] = saved;
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,6 +420,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(msg_read_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(msg_read_refused_without_isolation, setup_unsafe, teardown),
 		cmocka_unit_test_setup_teardown(close_disables, setup, teardown),
+		cmocka_unit_test_setup_teardown(implausible_vector_counts_refused, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("irqs", tests, NULL, NULL);
