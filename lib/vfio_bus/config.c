@@ -78,6 +78,16 @@ int upci_cfg_write32(struct upci_dev *dev, uint16_t off, uint32_t val)
 	return cfg_write(dev, off, &le, 4);
 }
 
+/* A config read of a capability walk failed with @rc: one line (none for a removed device); -ENODEV or -EIO. */
+static int walk_read_failed(struct upci_dev *dev, unsigned off, int rc)
+{
+	if (rc == -ENODEV)
+		return rc;
+	upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s: config space read at 0x%03x failed during the capability walk: %s (is the "
+		 "device in a low-power state or gone? check dmesg; a reset may help)", dev->name, off, strerror(-rc));
+	return -EIO;
+}
+
 int upci_cfg_find_cap(struct upci_dev *dev, uint8_t id)
 {
 	uint16_t status;
@@ -85,9 +95,12 @@ int upci_cfg_find_cap(struct upci_dev *dev, uint8_t id)
 	int rc = upci_cfg_read16(dev, PCI_CFG_STATUS, &status);
 
 	if (rc)
-		return rc == -ENODEV ? rc : -EIO;
-	if (!(status & PCI_STATUS_CAP_LIST) || upci_cfg_read8(dev, PCI_CFG_CAP_PTR, &pos))
+		return walk_read_failed(dev, PCI_CFG_STATUS, rc);
+	if (!(status & PCI_STATUS_CAP_LIST))
 		return -ENOENT;
+	rc = upci_cfg_read8(dev, PCI_CFG_CAP_PTR, &pos);
+	if (rc)
+		return walk_read_failed(dev, PCI_CFG_CAP_PTR, rc); /* not "no capabilities": that hid MSI-X */
 	pos &= ~3u; /* the two low bits are reserved */
 	/* At most one capability per dword of the device-specific area: more steps means a loop. */
 	for (int steps = 0; pos; steps++) {
@@ -96,8 +109,11 @@ int upci_cfg_find_cap(struct upci_dev *dev, uint8_t id)
 				 dev->name, pos, steps);
 			return -EIO;
 		}
-		if (upci_cfg_read8(dev, pos, &cap_id) || upci_cfg_read8(dev, pos + 1, &next))
-			return -EIO;
+		rc = upci_cfg_read8(dev, pos, &cap_id);
+		if (!rc)
+			rc = upci_cfg_read8(dev, pos + 1, &next);
+		if (rc)
+			return walk_read_failed(dev, pos, rc);
 		if (cap_id == id)
 			return pos;
 		pos = next & ~3u;
@@ -120,8 +136,10 @@ int upci_cfg_find_ext_cap(struct upci_dev *dev, uint16_t id)
 				 dev->name, pos, steps);
 			return -EIO;
 		}
-		if (upci_cfg_read32(dev, pos, &hdr))
-			return -EIO;
+		int rc = upci_cfg_read32(dev, pos, &hdr);
+
+		if (rc)
+			return walk_read_failed(dev, pos, rc);
 		if (hdr == 0 || hdr == 0xffffffffu)
 			return -ENOENT; /* empty list, or nothing there */
 		if ((hdr & 0xffff) == id)
@@ -152,18 +170,24 @@ int dev_read_msix_layout(struct upci_dev *dev)
 	uint16_t ctrl;
 	uint32_t table, pba;
 	const struct upci_bar *tb, *pb;
-	int pos = upci_cfg_find_cap(dev, PCI_CAP_ID_MSIX);
+	int pos = upci_cfg_find_cap(dev, PCI_CAP_ID_MSIX), rc;
 
 	memset(m, 0, sizeof(*m));
 	m->why = "the device has no MSI-X capability";
 	if (pos == -ENOENT)
 		return 0;
 	if (pos < 0)
-		return pos;
-	if (upci_cfg_read16(dev, (uint16_t)(pos + MSIX_CTRL), &ctrl) ||
-	    upci_cfg_read32(dev, (uint16_t)(pos + MSIX_TABLE), &table) ||
-	    upci_cfg_read32(dev, (uint16_t)(pos + MSIX_PBA), &pba))
+		return pos; /* upci_cfg_find_cap() logged it */
+	rc = upci_cfg_read16(dev, (uint16_t)(pos + MSIX_CTRL), &ctrl);
+	if (!rc)
+		rc = upci_cfg_read32(dev, (uint16_t)(pos + MSIX_TABLE), &table);
+	if (!rc)
+		rc = upci_cfg_read32(dev, (uint16_t)(pos + MSIX_PBA), &pba);
+	if (rc) {
+		upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s: cannot read the MSI-X capability at 0x%02x: %s (check dmesg; a reset "
+			 "may help)", dev->name, pos, strerror(-rc));
 		return -EIO;
+	}
 	m->cap_offset = (uint16_t)pos;
 	m->vectors = (uint16_t)((ctrl & 0x7ff) + 1);
 	m->table_bar = (uint8_t)(table & MSIX_BIR_MASK);

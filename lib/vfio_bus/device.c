@@ -103,8 +103,13 @@ static int read_device_info(struct upci_dev *dev)
 	const struct upci_kernel_ops *k = upci_kernel();
 	struct vfio_device_info info = { .argsz = sizeof(info) };
 
-	if (k->ioctl(dev->fd, VFIO_DEVICE_GET_INFO, &info))
-		return -errno;
+	if (k->ioctl(dev->fd, VFIO_DEVICE_GET_INFO, &info)) {
+		int rc = -errno;
+
+		upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s: VFIO_DEVICE_GET_INFO failed: %s (check dmesg for vfio-pci errors)",
+			 dev->name, strerror(-rc));
+		return rc;
+	}
 	if (!(info.flags & VFIO_DEVICE_FLAGS_PCI) || info.num_regions <= VFIO_PCI_CONFIG_REGION_INDEX) {
 		upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s: VFIO does not present it as a PCI device (flags 0x%x, %u regions)",
 			 dev->name, info.flags, info.num_regions);
@@ -116,8 +121,13 @@ static int read_device_info(struct upci_dev *dev)
 	for (unsigned i = 0; i < dev->n_irqs; i++) {
 		struct vfio_irq_info irq = { .argsz = sizeof(irq), .index = i };
 
-		if (k->ioctl(dev->fd, VFIO_DEVICE_GET_IRQ_INFO, &irq))
-			return -errno;
+		if (k->ioctl(dev->fd, VFIO_DEVICE_GET_IRQ_INFO, &irq)) {
+			int rc = -errno;
+
+			upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s: VFIO_DEVICE_GET_IRQ_INFO(%u) failed: %s (check dmesg for "
+				 "vfio-pci errors)", dev->name, i, strerror(-rc));
+			return rc;
+		}
 		dev->irqs[i].count = irq.count;
 		dev->irqs[i].flags = irq.flags;
 	}
@@ -288,8 +298,10 @@ int upci_dev_open(const char *spec, const struct upci_dev_opts *opts, struct upc
 	if (!opts)
 		opts = &defaults;
 	dev = calloc(1, sizeof(*dev));
-	if (!dev)
+	if (!dev) {
+		upci_log(UPCI_LOG_ERR, LOG_VFIO, "%s: out of memory opening the device", spec ? spec : "(null)");
 		return -ENOMEM;
+	}
 	dev->fd = dev->req_fd = dev->err_fd = dev->epoll_fd = -1;
 	dev->on_event = opts->on_event;
 	dev->event_arg = opts->event_arg;

@@ -404,6 +404,8 @@ static ssize_t region_rw(int fd, void *buf, size_t len, off_t off, bool write)
 	struct fake_region *r = region_at(off, &roff);
 
 	fake->pread_calls += !write;
+	if (!write && injected_failure(FAKE_PREAD))
+		return fail(EIO);
 	if (!r || roff > r->size || len > r->size - roff)
 		return fail(EINVAL);
 	if (roff < r->hide_hi && roff + len > r->hide_lo) {

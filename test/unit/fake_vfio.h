@@ -31,7 +31,8 @@ struct fake_region {
 	uint64_t offset;        /* GET_REGION_INFO reports this offset when nonzero (default: index << 40) */
 };
 
-enum fake_call { FAKE_OPEN, FAKE_IOCTL, FAKE_MMAP, FAKE_EVENTFD, FAKE_NCALLS };
+/* FAKE_PREAD: a pread of a device region (config space, the trapped register path). */
+enum fake_call { FAKE_OPEN, FAKE_IOCTL, FAKE_MMAP, FAKE_EVENTFD, FAKE_PREAD, FAKE_NCALLS };
 
 struct fake_vfio {
 	struct fake_sysfs sys;

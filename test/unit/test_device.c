@@ -434,7 +434,23 @@ static void region_offset_past_the_fd_refused(void **state)
 	assert_no_leaks(f);
 }
 
-/* Fail the Nth call of each kind in turn: open must fail cleanly, or succeed, and never leak. */
+/* A failed read of the capability pointer is an error, not "no capabilities" (that opened the device without
+ * its MSI-X capability, silently). */
+static void cap_pointer_read_failure_is_an_error(void **state)
+{
+	struct fake_vfio *f = *state;
+	struct upci_dev *dev = NULL;
+
+	f->fail_at[FAKE_PREAD] = 2; /* the first read is the status register, the second the pointer at 0x34 */
+	assert_int_equal(upci_dev_open(FAKE_BDF, NULL, &dev), -EIO);
+	assert_null(dev);
+	assert_non_null(strstr(log_text, FAKE_BDF ": config space read at 0x034 failed"));
+	assert_int_equal(strchr(log_text, '\n') - log_text + 1, (long)strlen(log_text)); /* one line */
+	assert_no_leaks(f);
+}
+
+/* Fail the Nth call of each kind in turn: open must fail cleanly, or succeed, and never leak; a failed open
+ * says so in exactly one line (log.h: every failure is logged, once). */
 static void every_error_path_leaks_nothing(void **state)
 {
 	struct fake_vfio *f = *state;
@@ -452,12 +468,17 @@ static void every_error_path_leaks_nothing(void **state)
 				memset(f->calls, 0, sizeof(f->calls));
 				memset(f->fail_at, 0, sizeof(f->fail_at));
 				f->fail_at[kind] = n;
+				log_capture_start();
 				rc = upci_dev_open(FAKE_BDF, &opts, &dev);
 				if (rc == 0) {
 					assert_non_null(dev);
 					upci_dev_close(dev);
 				} else {
 					assert_null(dev);
+					if (!log_text[0] || strchr(log_text, '\n') + 1 != log_text + strlen(log_text))
+						fail_msg("backend %d: failing call %d of kind %d: open returned %d (%s) and "
+							 "logged not one line but:\n%s", backend, n, kind, rc, strerror(-rc),
+							 log_text);
 				}
 				if (f->live_fds || f->live_reservations)
 					fail_msg("backend %d: failing call %d of kind %d (rc %d) leaked %d fds, %d reservations",
@@ -597,6 +618,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(malformed_region_caps_fail_cleanly, setup, teardown),
 		cmocka_unit_test_setup_teardown(msix_outside_bar_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(region_offset_past_the_fd_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(cap_pointer_read_failure_is_an_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(every_error_path_leaks_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(remove_request_releases, setup, teardown),
 		cmocka_unit_test_setup_teardown(reset_and_shared_context, setup, teardown),
