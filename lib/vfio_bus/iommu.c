@@ -5,6 +5,8 @@
  * the backend's ops table (iommu_backend.h): type1 in iommu_type1.c, iommufd in iommu_iommufd.c.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +24,14 @@ static const struct iommu_backend_ops *const backends[] = {
 
 #define N_BACKENDS (sizeof(backends) / sizeof(backends[0]))
 
-static struct upci_iommu *default_iommu[N_BACKENDS]; /* per backend; guarded by the open lock in device.c */
+/*
+ * The lifetime of contexts: refs_lock guards every context's refs and the default_iommu[] slots, and nothing
+ * else. References are taken and dropped from any thread (opening a device holds the open lock, DMA memory
+ * does not), so refs is changed only by iommu_get(), iommu_get_default() and upci_iommu_put(), under this lock.
+ * A default context leaves its slot under the same lock as its last reference, so it is never found dying.
+ */
+static pthread_mutex_t refs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct upci_iommu *default_iommu[N_BACKENDS]; /* per backend (refs_lock) */
 
 /* The slot of @backend in backends[], or -1. */
 static int backend_slot(enum upci_backend backend)
@@ -106,8 +115,6 @@ static void iommu_free(struct upci_iommu *m)
 	m->ops->close(m);
 	if (m->fd >= 0)
 		upci_kernel()->close(m->fd);
-	if (m->is_default)
-		default_iommu[backend_slot(m->backend)] = NULL;
 	iova_space_release(m);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
@@ -148,33 +155,70 @@ int upci_iommu_open(enum upci_backend backend, struct upci_iommu **out)
 
 void upci_iommu_put(struct upci_iommu *iommu)
 {
-	if (iommu && --iommu->refs == 0)
-		iommu_free(iommu);
+	bool last;
+
+	if (!iommu)
+		return;
+	pthread_mutex_lock(&refs_lock);
+	last = --iommu->refs == 0;
+	if (last && iommu->is_default)
+		default_iommu[backend_slot(iommu->backend)] = NULL;
+	pthread_mutex_unlock(&refs_lock);
+	if (last)
+		iommu_free(iommu); /* nobody else can reach it now */
 }
 
 void iommu_get(struct upci_iommu *iommu)
 {
+	pthread_mutex_lock(&refs_lock);
 	iommu->refs++;
+	pthread_mutex_unlock(&refs_lock);
 }
 
-/* The shared context of @backend: created on first use, alive while a device uses it. */
+/* Take a reference on the default context of @slot, if there is one. Return: it, or NULL. */
+static struct upci_iommu *get_default_slot(int slot)
+{
+	struct upci_iommu *m;
+
+	pthread_mutex_lock(&refs_lock);
+	m = default_iommu[slot];
+	if (m)
+		m->refs++;
+	pthread_mutex_unlock(&refs_lock);
+	return m;
+}
+
+/* The shared context of @backend: created on first use, alive while a device or DMA memory uses it. */
 int iommu_get_default(enum upci_backend backend, struct upci_iommu **out)
 {
 	int slot = backend_slot(backend), rc;
+	struct upci_iommu *m, *other;
 
 	if (slot < 0)
 		return -EINVAL;
-	if (default_iommu[slot]) {
-		default_iommu[slot]->refs++;
-		*out = default_iommu[slot];
+	m = get_default_slot(slot);
+	if (m) {
+		*out = m;
 		return 0;
 	}
-	rc = iommu_create(backend, out);
-	if (!rc) {
-		(*out)->is_default = true;
-		default_iommu[slot] = *out;
+	rc = iommu_create(backend, &m); /* outside refs_lock: it talks to the kernel */
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&refs_lock);
+	other = default_iommu[slot];
+	if (other) {
+		other->refs++; /* created meanwhile by another caller: use that one */
+	} else {
+		m->is_default = true;
+		default_iommu[slot] = m;
 	}
-	return rc;
+	pthread_mutex_unlock(&refs_lock);
+	if (other) {
+		upci_iommu_put(m);
+		m = other;
+	}
+	*out = m;
+	return 0;
 }
 
 int iommu_attach_device(struct upci_iommu *m, const struct iommu_attach *dev, int *device_fd)
@@ -183,7 +227,7 @@ int iommu_attach_device(struct upci_iommu *m, const struct iommu_attach *dev, in
 
 	if (rc)
 		return rc;
-	m->refs++;
+	iommu_get(m);
 	rc = iova_refresh(m, dev->group);
 	if (rc) {
 		upci_kernel()->close(fd);
@@ -223,7 +267,8 @@ bool iommu_judge_isolation(const struct upci_iommu *m, char *reason, size_t len)
 	return isolated;
 }
 
-/* The kernel's valid ranges, without logging. Also refreshes the IOMMU's smallest page and type1's DMA_AVAIL. */
+/* The kernel's valid ranges, without logging. Also refreshes the IOMMU's smallest page and type1's DMA_AVAIL:
+ * the caller holds m->lock. */
 int iommu_kernel_ranges(struct upci_iommu *m, struct upci_iova_range *out, size_t max)
 {
 	return m->ops->iova_ranges(m, out, max);
@@ -231,7 +276,11 @@ int iommu_kernel_ranges(struct upci_iommu *m, struct upci_iova_range *out, size_
 
 int upci_iommu_iova_ranges(struct upci_iommu *iommu, struct upci_iova_range *out, size_t max)
 {
-	int rc = iommu_kernel_ranges(iommu, out, max);
+	int rc;
+
+	pthread_mutex_lock(&iommu->lock); /* the query refreshes iommu_pgsize and dma_avail */
+	rc = iommu_kernel_ranges(iommu, out, max);
+	pthread_mutex_unlock(&iommu->lock);
 
 	if (rc < 0 && rc != -EAGAIN)
 		upci_log(UPCI_LOG_ERR, LOG_VFIO, "cannot read the valid IOVA ranges (%s): %s", upci_backend_name(iommu->backend),
@@ -243,7 +292,12 @@ int upci_iommu_iova_ranges(struct upci_iommu *iommu, struct upci_iova_range *out
 
 int iommu_dma_check_avail(struct upci_iommu *m)
 {
-	if (m->dma_avail != 0)
+	long avail;
+
+	pthread_mutex_lock(&m->lock);
+	avail = m->dma_avail;
+	pthread_mutex_unlock(&m->lock);
+	if (avail != 0)
 		return 0;
 	upci_log(UPCI_LOG_ERR, LOG_VFIO, "the %s IOMMU allows no more DMA mappings (DMA_AVAIL 0): allocate larger "
 		 "chunks%s%s", m->ops->name, m->ops->dma_limit_hint ? ", or " : "",
@@ -277,8 +331,8 @@ void iommu_dma_track(struct upci_iommu *m, struct upci_dma *d)
 		m->dma_avail--;
 	d->next = m->dmas;
 	m->dmas = d;
-	m->refs++; /* the memory keeps its context alive */
 	pthread_mutex_unlock(&m->lock);
+	iommu_get(m); /* the memory keeps its context alive */
 }
 
 void iommu_dma_untrack(struct upci_iommu *m, struct upci_dma *d)

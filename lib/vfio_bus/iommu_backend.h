@@ -23,10 +23,12 @@ struct upci_iommu {
 	enum upci_backend backend;
 	const struct iommu_backend_ops *ops;
 	void *priv;            /* the backend's own state (open() sets it, close() frees it) */
-	int refs;              /* devices attached + DMA memory + explicit holders */
+	int refs;              /* devices attached + DMA memory + explicit holders; refs_lock in iommu.c guards it:
+				* only iommu_get(), iommu_get_default() and upci_iommu_put() touch it */
 	int fd;                /* container fd (type1) or iommufd; closed by the generic code */
-	bool is_default;       /* the process-wide context of its backend */
-	/* The IOVA space: rebuilt after every attach (ranges and reserved regions depend on the groups). */
+	bool is_default;       /* the process-wide context of its backend (set under refs_lock) */
+	/* The IOVA space: rebuilt after every attach (ranges and reserved regions depend on the groups).
+	 * lock guards every field below it (DMA memory is allocated and freed from any thread). */
 	pthread_mutex_t lock;
 	struct iova_space space;
 	bool space_ready;
@@ -80,7 +82,7 @@ extern const struct iommu_backend_ops iommu_iommufd_ops; /* iommu_iommufd.c */
 /* iommu.c: kernel calls through the seam. kopen: the fd or -errno; kioctl: 0 or -errno. */
 int iommu_kopen(const char *path, int flags);
 int iommu_kioctl(int fd, unsigned long req, void *arg);
-/* The kernel's valid ranges, without logging (see @iova_ranges). */
+/* The kernel's valid ranges, without logging (see @iova_ranges); the caller holds m->lock. */
 int iommu_kernel_ranges(struct upci_iommu *m, struct upci_iova_range *out, size_t max);
 
 /* iommu_iova.c: rebuild the IOVA space after @group joined; release it when the context is freed. */

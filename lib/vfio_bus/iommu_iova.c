@@ -257,7 +257,12 @@ int upci_iommu_usable_ranges(struct upci_iommu *m, struct upci_iova_range *out, 
 
 long upci_iommu_dma_avail(struct upci_iommu *m)
 {
-	return m->dma_avail;
+	long avail;
+
+	pthread_mutex_lock(&m->lock);
+	avail = m->dma_avail;
+	pthread_mutex_unlock(&m->lock);
+	return avail;
 }
 
 uint64_t upci_iommu_iova_granule(struct upci_iommu *m)

@@ -2,6 +2,7 @@
 /* A fake VFIO kernel behind the kernel seam (see fake_vfio.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -564,6 +565,69 @@ static void add_region(struct fake_vfio *f, unsigned i, uint32_t flags, uint64_t
 		abort();
 }
 
+/*
+ * The fake kernel is called from several threads in the threaded tests: one lock around every entry point
+ * (the real kernel has its own). errno is what the call set, not what the unlock left.
+ */
+static pthread_mutex_t fake_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define FAKE_LOCKED(type, call)                   \
+	do {                                      \
+		type ret_;                        \
+		int err_;                         \
+		pthread_mutex_lock(&fake_lock);   \
+		ret_ = call;                      \
+		err_ = errno;                     \
+		pthread_mutex_unlock(&fake_lock); \
+		errno = err_;                     \
+		return ret_;                      \
+	} while (0)
+
+static int locked_open(const char *path, int flags, mode_t mode)
+{
+	FAKE_LOCKED(int, fake_open(path, flags, mode));
+}
+
+static int locked_close(int fd)
+{
+	FAKE_LOCKED(int, fake_close(fd));
+}
+
+static int locked_ioctl(int fd, unsigned long req, void *arg)
+{
+	FAKE_LOCKED(int, fake_ioctl(fd, req, arg));
+}
+
+static ssize_t locked_pread(int fd, void *buf, size_t len, off_t off)
+{
+	FAKE_LOCKED(ssize_t, fake_pread(fd, buf, len, off));
+}
+
+static ssize_t locked_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	FAKE_LOCKED(ssize_t, fake_pwrite(fd, buf, len, off));
+}
+
+static void *locked_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	FAKE_LOCKED(void *, fake_mmap(addr, len, prot, flags, fd, off));
+}
+
+static int locked_munmap(void *addr, size_t len)
+{
+	FAKE_LOCKED(int, fake_munmap(addr, len));
+}
+
+static int locked_eventfd(unsigned int initval, int flags)
+{
+	FAKE_LOCKED(int, fake_eventfd(initval, flags));
+}
+
+static long locked_sysconf(int name)
+{
+	FAKE_LOCKED(long, fake_sysconf(name));
+}
+
 int fake_vfio_init(struct fake_vfio *f)
 {
 	const uint32_t rw = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
@@ -610,15 +674,15 @@ int fake_vfio_init(struct fake_vfio *f)
 			 "0x00000000fee00000 0x00000000feefffff msi\n");
 	fake_vfio_set_unsafe(f, false);
 
-	f->sys.ops.open = fake_open;
-	f->sys.ops.close = fake_close;
-	f->sys.ops.ioctl = fake_ioctl;
-	f->sys.ops.pread = fake_pread;
-	f->sys.ops.pwrite = fake_pwrite;
-	f->sys.ops.mmap = fake_mmap;
-	f->sys.ops.munmap = fake_munmap;
-	f->sys.ops.eventfd = fake_eventfd;
-	f->sys.ops.sysconf = fake_sysconf;
+	f->sys.ops.open = locked_open;
+	f->sys.ops.close = locked_close;
+	f->sys.ops.ioctl = locked_ioctl;
+	f->sys.ops.pread = locked_pread;
+	f->sys.ops.pwrite = locked_pwrite;
+	f->sys.ops.mmap = locked_mmap;
+	f->sys.ops.munmap = locked_munmap;
+	f->sys.ops.eventfd = locked_eventfd;
+	f->sys.ops.sysconf = locked_sysconf;
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Collect the library's log lines for assertions. */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,12 +9,17 @@
 
 char log_text[8192];
 
+static pthread_mutex_t capture_lock = PTHREAD_MUTEX_INITIALIZER; /* threaded tests log from several threads */
+
 static void capture(enum upci_log_level level, const char *line, void *arg)
 {
-	size_t used = strlen(log_text);
+	size_t used;
 
 	(void)level, (void)arg;
+	pthread_mutex_lock(&capture_lock);
+	used = strlen(log_text);
 	snprintf(log_text + used, sizeof(log_text) - used, "%s\n", line);
+	pthread_mutex_unlock(&capture_lock);
 }
 
 void log_capture_start(void)

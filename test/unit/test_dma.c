@@ -566,6 +566,74 @@ static void window_names_from_address(void **state)
 #define SCRIPTED(test, be, fn) \
 	cmocka_unit_test_prestate_setup_teardown(test, setup_scripted, teardown, (&(struct script){ be, fn }))
 
+/*
+ * DMA memory and devices share their IOMMU context's reference count from different threads: one thread
+ * allocates and frees DMA memory on the context in a loop (each free drops a reference without the open lock),
+ * the other opens and closes a second device of the group, which takes and drops references on the same
+ * default context under the open lock. Bounded; run under ThreadSanitizer by `make test-tsan`. Without one
+ * lock for refs, updates are lost: the context is freed under the first device, or leaks its container.
+ */
+struct race {
+	struct upci_iommu *ctx;
+	int rounds;
+	atomic_int errors;
+};
+
+static void *dma_churn(void *arg)
+{
+	struct race *r = arg;
+
+	for (int i = 0; i < r->rounds; i++) {
+		struct upci_dma *d = NULL;
+
+		if (upci_dma_alloc(r->ctx, 4096, -1, UPCI_DMA_NO_HUGEPAGES, &d)) {
+			atomic_fetch_add(&r->errors, 1);
+			continue;
+		}
+		((volatile uint8_t *)d->va)[0] = (uint8_t)i;
+		upci_dma_free(d);
+	}
+	return NULL;
+}
+
+static void *open_churn(void *arg)
+{
+	struct race *r = arg;
+	struct upci_dev_opts opts = { .backend = UPCI_BACKEND_TYPE1 };
+
+	for (int i = 0; i < r->rounds; i++) {
+		struct upci_dev *dev = NULL;
+
+		if (upci_dev_open(FAKE_BDF2, &opts, &dev) || upci_dev_iommu(dev) != r->ctx)
+			atomic_fetch_add(&r->errors, 1);
+		upci_dev_close(dev);
+	}
+	return NULL;
+}
+
+static void dma_free_races_device_open(void **state)
+{
+	struct world *w = *state;
+	struct race r = { .ctx = ctx(state), .rounds = 300 };
+	int fds = w->f.live_fds; /* the first device's: container, group, device, REQ and ERR eventfds */
+	pthread_t a, b;
+
+	assert_int_equal(pthread_create(&a, NULL, dma_churn, &r), 0);
+	assert_int_equal(pthread_create(&b, NULL, open_churn, &r), 0);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	if (atomic_load(&r.errors))
+		fail_msg("%d failed allocations or opens; log:\n%s", atomic_load(&r.errors), log_text);
+	assert_int_equal(w->f.dma_maps, 0);
+	assert_int_equal(w->f.live_fds, fds);
+	/* teardown closes the first device: the context must go with it (no fd left) */
+}
+
+static void second_device(struct fake_vfio *f)
+{
+	fake_vfio_add_second_device(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -590,6 +658,7 @@ int main(void)
 		SCRIPTED(hugepages_exhausted_fall_back, UPCI_BACKEND_TYPE1, no_free_hugepages),
 		SCRIPTED(hugepages_absent_not_tried, UPCI_BACKEND_TYPE1, no_hugetlb),
 		SCRIPTED(window_names_from_address, UPCI_BACKEND_TYPE1, x86_and_arm64_windows),
+		SCRIPTED(dma_free_races_device_open, UPCI_BACKEND_TYPE1, second_device),
 	};
 
 	return cmocka_run_group_tests_name("dma", tests, NULL, NULL);
