@@ -1,16 +1,18 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # A thin layer over meson/ninja and the VM test-bed. The two commands a new user needs:
 #   make demo    install what is missing, build, boot the test VM, run the benchmark on the emulated 82574L NICs
-#   make check   install what is missing, build, run every test (unit, unit under ASan+UBSan, VM)
+#   make check   install what is missing, build, run every test (unit, unit under ASan+UBSan and under TSan, VM)
 
 BUILD      := build
 ASAN_BUILD := build-asan
+TSAN_BUILD := build-tsan
 ARM_BUILD  := build-aarch64
 MESON_OPTS := -Dwerror=true
 SANITIZE   := UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+TSANITIZE  := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 
-.PHONY: all deps build asan build-aarch64 check demo test-unit test-unit-aarch64 test-asan test-vm test-vm-x86_64 \
-	test-vm-aarch64 clean
+.PHONY: all deps build asan tsan build-aarch64 check demo test-unit test-unit-aarch64 test-asan test-tsan test-vm \
+	test-vm-x86_64 test-vm-aarch64 clean
 
 all: build
 
@@ -23,6 +25,11 @@ $(BUILD)/build.ninja:
 
 $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) $(MESON_OPTS) -Db_sanitize=address,undefined -Db_lundef=false -Dvm_tests=false
+
+# ThreadSanitizer (gcc's libtsan): the unit tests with threads (test_dma's DMA free against device open, the
+# packet pool, the port layer) prove the library's locking; halt_on_error makes any report a failure.
+$(TSAN_BUILD)/build.ninja:
+	meson setup $(TSAN_BUILD) $(MESON_OPTS) -Db_sanitize=thread -Db_lundef=false -Dvm_tests=false
 
 # The aarch64 cross build: static binaries for the arm64 test guest (vmrun --arch aarch64), json-c from an arm64
 # sysroot of Debian packages under the cache. Its tests: the VM suite in the aarch64 guest, and the unit tests
@@ -44,6 +51,10 @@ asan: deps $(ASAN_BUILD)/build.ninja
 	@echo "== building with AddressSanitizer + UndefinedBehaviorSanitizer in $(ASAN_BUILD)/"
 	ninja -C $(ASAN_BUILD)
 
+tsan: deps $(TSAN_BUILD)/build.ninja
+	@echo "== building with ThreadSanitizer in $(TSAN_BUILD)/"
+	ninja -C $(TSAN_BUILD)
+
 test-unit: build
 	@echo "== unit tests"
 	meson test -C $(BUILD) --suite unit --logbase unit --print-errorlogs
@@ -56,6 +67,10 @@ test-asan: asan
 	@echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 	$(SANITIZE) meson test -C $(ASAN_BUILD) --suite unit --logbase unit --print-errorlogs
 
+test-tsan: tsan
+	@echo "== unit tests under ThreadSanitizer"
+	$(TSANITIZE) meson test -C $(TSAN_BUILD) --suite unit --logbase unit --print-errorlogs
+
 test-vm: test-vm-x86_64 test-vm-aarch64
 
 test-vm-x86_64: build
@@ -67,15 +82,17 @@ test-vm-aarch64: build-aarch64
 	meson test -C $(ARM_BUILD) --suite vm --logbase vm --print-errorlogs
 
 # Every phase runs even when an earlier one fails; the summary line decides the exit status.
-check: build asan build-aarch64
+check: build asan tsan build-aarch64
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory test-unit; \
 	$(MAKE) --no-print-directory test-asan; \
+	$(MAKE) --no-print-directory test-tsan; \
 	$(MAKE) --no-print-directory test-unit-aarch64; \
 	$(MAKE) --no-print-directory test-vm-x86_64; \
 	$(MAKE) --no-print-directory test-vm-aarch64; \
 	echo "== summary (make check took $$(( $$(date +%s) - start )) s)"; \
 	scripts/test-summary unit=$(BUILD)/meson-logs/unit.json asan=$(ASAN_BUILD)/meson-logs/unit.json \
+		tsan=$(TSAN_BUILD)/meson-logs/unit.json \
 		unit-aarch64=$(ARM_BUILD)/meson-logs/unit.json vm=$(BUILD)/meson-logs/vm.json \
 		vm-aarch64=$(ARM_BUILD)/meson-logs/vm.json
 
@@ -88,4 +105,4 @@ demo: build build-aarch64
 	app/bench/run-bench.sh --results $(BUILD)/results
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(ARM_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(ARM_BUILD)
