@@ -53,7 +53,8 @@ struct upci_iommu {
  * @detach_device: undo @attach_device once the device fd is closed.
  * @iova_ranges:   the kernel's valid IOVA ranges (and refresh @m->iommu_pgsize, @m->dma_avail); -EAGAIN when
  *                 the kernel knows none yet; no logging.
- * @map_dma, @unmap_dma: one mapping, read and write; 0 or -errno, no logging.
+ * @map_dma, @unmap_dma: one mapping, read and write; 0 or -errno, no logging. Called from any thread without
+ *                 the open lock or @m->lock (a backend may take @m->lock; @attach_device/@detach_device may too).
  * @map_op:        the kernel call of @map_dma, for messages.
  * @attach_verb:   what the kernel did at attach that verified MSI isolation ("type1 attach").
  * @isolation_module: the module whose allow_unsafe_interrupts parameter decides that verification.

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/vfio.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@ struct type1_group {
 	int refs;
 };
 
+/* groups and n_groups belong to the open lock (attach and detach run under it). iommu_set is written under the
+ * open lock and the context's lock, and read under either: type1_unmap() runs from upci_dma_free() on any thread. */
 struct type1 {
 	struct type1_group *groups;
 	int n_groups;
@@ -125,11 +128,14 @@ static void type1_detach(struct upci_iommu *m, int number)
 
 	if (!g || --g->refs > 0)
 		return;
+	/* Under the context lock: an unmap sees the IOMMU either still there or gone, never going. */
+	pthread_mutex_lock(&m->lock);
 	iommu_kioctl(g->fd, VFIO_GROUP_UNSET_CONTAINER, NULL);
 	upci_kernel()->close(g->fd);
 	*g = t->groups[--t->n_groups];
 	if (t->n_groups == 0)
 		t->iommu_set = false; /* the container loses its IOMMU with its last group */
+	pthread_mutex_unlock(&m->lock);
 }
 
 static int type1_attach(struct upci_iommu *m, const struct iommu_attach *dev, int *device_fd)
@@ -156,7 +162,9 @@ static int type1_attach(struct upci_iommu *m, const struct iommu_attach *dev, in
 			type1_detach(m, dev->group);
 			return rc;
 		}
+		pthread_mutex_lock(&m->lock);
 		t->iommu_set = true;
+		pthread_mutex_unlock(&m->lock);
 	}
 	rc = upci_kernel()->ioctl(g->fd, VFIO_GROUP_GET_DEVICE_FD, (void *)dev->name);
 	if (rc < 0) {
@@ -263,12 +271,15 @@ static int type1_unmap(struct upci_iommu *m, uint64_t iova, size_t len)
 {
 	struct vfio_iommu_type1_dma_unmap un = { .argsz = sizeof(un), .iova = iova, .size = len };
 	const struct type1 *t = m->priv;
+	int rc = 0;
 
 	/* The container lost its IOMMU with its last group (a device released on REQ, say): the kernel
 	 * dropped every mapping then, and an unmap would only fail with EINVAL. */
-	if (!t->iommu_set)
-		return 0;
-	return iommu_kioctl(m->fd, VFIO_IOMMU_UNMAP_DMA, &un);
+	pthread_mutex_lock(&m->lock);
+	if (t->iommu_set)
+		rc = iommu_kioctl(m->fd, VFIO_IOMMU_UNMAP_DMA, &un);
+	pthread_mutex_unlock(&m->lock);
+	return rc;
 }
 
 const struct iommu_backend_ops iommu_type1_ops = {

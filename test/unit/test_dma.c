@@ -611,6 +611,21 @@ static void *open_churn(void *arg)
 	return NULL;
 }
 
+static void *open_churn_any(void *arg)
+{
+	struct race *r = arg;
+	struct upci_dev_opts opts = { .backend = UPCI_BACKEND_TYPE1 };
+
+	for (int i = 0; i < r->rounds; i++) {
+		struct upci_dev *dev = NULL;
+
+		if (upci_dev_open(FAKE_BDF2, &opts, &dev))
+			atomic_fetch_add(&r->errors, 1);
+		upci_dev_close(dev);
+	}
+	return NULL;
+}
+
 static void dma_free_races_device_open(void **state)
 {
 	struct world *w = *state;
@@ -627,6 +642,50 @@ static void dma_free_races_device_open(void **state)
 	assert_int_equal(w->f.dma_maps, 0);
 	assert_int_equal(w->f.live_fds, fds);
 	/* teardown closes the first device: the context must go with it (no fd left) */
+}
+
+/*
+ * The same with DMA memory outliving its device: one thread opens the first device, allocates on its (default)
+ * context, closes the device and only then frees the memory, so the context's last reference often goes with
+ * upci_dma_free(), off the open lock, while the other thread opens the second device and looks the default
+ * context up. The context must leave its slot with its last reference, never be found dying.
+ */
+static void *dma_outlives_device(void *arg)
+{
+	struct race *r = arg;
+	struct upci_dev_opts opts = { .backend = UPCI_BACKEND_TYPE1 };
+
+	for (int i = 0; i < r->rounds; i++) {
+		struct upci_dev *dev = NULL;
+		struct upci_dma *d = NULL;
+
+		if (upci_dev_open(FAKE_BDF, &opts, &dev) ||
+		    upci_dma_alloc(upci_dev_iommu(dev), 4096, -1, UPCI_DMA_NO_HUGEPAGES, &d))
+			atomic_fetch_add(&r->errors, 1);
+		upci_dev_close(dev);
+		if (d)
+			((volatile uint8_t *)d->va)[0] = (uint8_t)i;
+		upci_dma_free(d);
+	}
+	return NULL;
+}
+
+static void last_reference_races_default_lookup(void **state)
+{
+	struct world *w = *state;
+	struct race r = { .rounds = 200 };
+	pthread_t a, b;
+
+	upci_dev_close(w->dev);
+	w->dev = NULL;
+	assert_int_equal(w->f.live_fds, 0);
+	assert_int_equal(pthread_create(&a, NULL, dma_outlives_device, &r), 0);
+	assert_int_equal(pthread_create(&b, NULL, open_churn_any, &r), 0);
+	pthread_join(a, NULL);
+	pthread_join(b, NULL);
+	if (atomic_load(&r.errors))
+		fail_msg("%d failed allocations or opens; log:\n%s", atomic_load(&r.errors), log_text);
+	assert_int_equal(w->f.live_fds, 0); /* every context went with its last reference */
 }
 
 static void second_device(struct fake_vfio *f)
@@ -659,6 +718,7 @@ int main(void)
 		SCRIPTED(hugepages_absent_not_tried, UPCI_BACKEND_TYPE1, no_hugetlb),
 		SCRIPTED(window_names_from_address, UPCI_BACKEND_TYPE1, x86_and_arm64_windows),
 		SCRIPTED(dma_free_races_device_open, UPCI_BACKEND_TYPE1, second_device),
+		SCRIPTED(last_reference_races_default_lookup, UPCI_BACKEND_TYPE1, second_device),
 	};
 
 	return cmocka_run_group_tests_name("dma", tests, NULL, NULL);
