@@ -12,7 +12,9 @@ name=$(basename "$harness")
 work=$(mktemp -d "${TMPDIR:-/tmp}/upci-$name-XXXXXX")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
-mkdir "$work/corpus" "$work/artifacts"
+mkdir "$work/corpus" "$work/artifacts" "$work/tmp"
+# The harnesses' fake sysfs trees go here too: a crashing run (no atexit) leaves nothing elsewhere.
+export TMPDIR="$work/tmp"
 if [ -d "$regressions" ] && [ -n "$(ls -A "$regressions" 2>/dev/null)" ]; then
 	echo "== $name: replaying $(ls "$regressions" | wc -l) regression input(s)"
 	"$harness" -runs=1 "$regressions"/* || { echo "$name: a regression input fails again" >&2; exit 1; }
