@@ -1,18 +1,20 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # A thin layer over meson/ninja and the VM test-bed. The two commands a new user needs:
 #   make demo    install what is missing, build, boot the test VM, run the benchmark on the emulated 82574L NICs
-#   make check   install what is missing, build, run every test (unit, unit under ASan+UBSan and under TSan, VM)
+#   make check   install what is missing, build, run every test (unit, unit under ASan+UBSan and under TSan,
+#                bounded fuzzing, VM)
 
 BUILD      := build
 ASAN_BUILD := build-asan
 TSAN_BUILD := build-tsan
 ARM_BUILD  := build-aarch64
+FUZZ_BUILD := build-fuzz
 MESON_OPTS := -Dwerror=true
 SANITIZE   := UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 TSANITIZE  := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 
-.PHONY: all deps build asan tsan build-aarch64 check demo test-unit test-unit-aarch64 test-asan test-tsan test-vm \
-	test-vm-x86_64 test-vm-aarch64 clean
+.PHONY: all deps build asan tsan build-aarch64 build-fuzz check demo test-unit test-unit-aarch64 test-asan \
+	test-tsan test-vm test-vm-x86_64 test-vm-aarch64 test-fuzz fuzz clean
 
 all: build
 
@@ -30,6 +32,10 @@ $(ASAN_BUILD)/build.ninja:
 # packet pool, the port layer) prove the library's locking; halt_on_error makes any report a failure.
 $(TSAN_BUILD)/build.ninja:
 	meson setup $(TSAN_BUILD) $(MESON_OPTS) -Db_sanitize=thread -Db_lundef=false -Dvm_tests=false
+
+# The fuzz build: clang, libFuzzer, ASan + UBSan, the library instrumented too (see meson.build).
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true -Dvm_tests=false -Db_lundef=false -Ddpdk=disabled -Dverbs=disabled
 
 # The aarch64 cross build: static binaries for the arm64 test guest (vmrun --arch aarch64), json-c from an arm64
 # sysroot of Debian packages under the cache. Its tests: the VM suite in the aarch64 guest, and the unit tests
@@ -55,6 +61,10 @@ tsan: deps $(TSAN_BUILD)/build.ninja
 	@echo "== building with ThreadSanitizer in $(TSAN_BUILD)/"
 	ninja -C $(TSAN_BUILD)
 
+build-fuzz: deps $(FUZZ_BUILD)/build.ninja
+	@echo "== building the fuzz harnesses (clang, libFuzzer + ASan/UBSan) in $(FUZZ_BUILD)/"
+	ninja -C $(FUZZ_BUILD)
+
 test-unit: build
 	@echo "== unit tests"
 	meson test -C $(BUILD) --suite unit --logbase unit --print-errorlogs
@@ -71,6 +81,18 @@ test-tsan: tsan
 	@echo "== unit tests under ThreadSanitizer"
 	$(TSANITIZE) meson test -C $(TSAN_BUILD) --suite unit --logbase unit --print-errorlogs
 
+# Each harness replays its regressions, then fuzzes a copy of its seed corpus for FUZZ_SECONDS (test/fuzz).
+# Two at a time: 4 harnesses x 20 s is about 45 s on 2 cores.
+test-fuzz: build-fuzz
+	@echo "== fuzzing: each harness $${FUZZ_SECONDS:-20} s on a copy of its seed corpus (test/fuzz)"
+	meson test -C $(FUZZ_BUILD) --suite fuzz --logbase fuzz --print-errorlogs --num-processes 2
+
+# The long run (not part of check): 300 s per harness.
+fuzz: build-fuzz
+	@echo "== fuzzing: each harness $${FUZZ_SECONDS:-300} s"
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-300} meson test -C $(FUZZ_BUILD) --suite fuzz --logbase fuzz-long \
+		--print-errorlogs --num-processes 2 -t 2
+
 test-vm: test-vm-x86_64 test-vm-aarch64
 
 test-vm-x86_64: build
@@ -82,17 +104,19 @@ test-vm-aarch64: build-aarch64
 	meson test -C $(ARM_BUILD) --suite vm --logbase vm --print-errorlogs
 
 # Every phase runs even when an earlier one fails; the summary line decides the exit status.
-check: build asan tsan build-aarch64
+check: build asan tsan build-aarch64 build-fuzz
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory test-unit; \
 	$(MAKE) --no-print-directory test-asan; \
 	$(MAKE) --no-print-directory test-tsan; \
+	$(MAKE) --no-print-directory test-fuzz; \
 	$(MAKE) --no-print-directory test-unit-aarch64; \
 	$(MAKE) --no-print-directory test-vm-x86_64; \
 	$(MAKE) --no-print-directory test-vm-aarch64; \
 	echo "== summary (make check took $$(( $$(date +%s) - start )) s)"; \
 	scripts/test-summary unit=$(BUILD)/meson-logs/unit.json asan=$(ASAN_BUILD)/meson-logs/unit.json \
 		tsan=$(TSAN_BUILD)/meson-logs/unit.json \
+		fuzz=$(FUZZ_BUILD)/meson-logs/fuzz.json \
 		unit-aarch64=$(ARM_BUILD)/meson-logs/unit.json vm=$(BUILD)/meson-logs/vm.json \
 		vm-aarch64=$(ARM_BUILD)/meson-logs/vm.json
 
@@ -105,4 +129,4 @@ demo: build build-aarch64
 	app/bench/run-bench.sh --results $(BUILD)/results
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(ARM_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(ARM_BUILD) $(FUZZ_BUILD)
