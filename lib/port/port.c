@@ -104,10 +104,20 @@ static void on_dev_event(struct upci_dev *dev, enum upci_dev_event ev, void *arg
 	(void)!upci_kernel()->write(port->gone_fd, &one, sizeof(one)); /* wakes every other sleeper for good */
 }
 
+/* Has the kernel signalled REQ/ERR? One non-blocking poll of the port's event epoll: a single syscall. */
+static bool events_pending(const struct upci_port *port)
+{
+	struct pollfd p = { .fd = port->event_fd, .events = POLLIN };
+
+	return upci_poll_retry(&p, 1, 0) > 0;
+}
+
 int upci_port_process_events(struct upci_port *port)
 {
 	if (removed(port))
 		return -ENODEV;
+	if (!events_pending(port))
+		return 0; /* the common case costs one poll(2), not a read of each event fd */
 	if (pthread_mutex_trylock(&port->event_lock) == 0) {
 		(void)upci_dev_process_events(port->dev);
 		pthread_mutex_unlock(&port->event_lock);
@@ -560,12 +570,13 @@ static bool tx_frame_ok(struct upci_port *port, struct port_txq *t, const struct
 	return upci_pktpool_owns(p->pool, p->buf) && p->len && p->len <= p->pool->buf_size;
 }
 
-static unsigned tx_chunk(struct upci_port *port, struct port_txq *t, struct upci_pkt *pkts, unsigned n)
+/* The frames of @pkts the device may take, compacted into @ok (@idx: where each came from); refused counted. */
+static unsigned tx_compact(struct upci_port *port, struct port_txq *t, const struct upci_pkt *pkts, unsigned from,
+			   unsigned n, struct upci_pkt *ok, unsigned *idx)
 {
-	struct upci_pkt ok[MAX_BURST];
-	unsigned idx[MAX_BURST], k = 0, sent;
+	unsigned k = 0;
 
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = from; i < n; i++) {
 		if (tx_frame_ok(port, t, &pkts[i])) {
 			idx[k] = i;
 			ok[k++] = pkts[i];
@@ -573,8 +584,24 @@ static unsigned tx_chunk(struct upci_port *port, struct port_txq *t, struct upci
 			t->refused++;
 		}
 	}
-	if (k == n)
-		return port->ops->tx_burst(t->drv, pkts, n); /* the common case: all good, no copy back */
+	return k;
+}
+
+static unsigned tx_chunk(struct upci_port *port, struct port_txq *t, struct upci_pkt *pkts, unsigned n)
+{
+	struct upci_pkt ok[MAX_BURST];
+	unsigned idx[MAX_BURST], good = 0, k, sent;
+
+	while (good < n && tx_frame_ok(port, t, &pkts[good]))
+		good++;
+	if (good == n)
+		return port->ops->tx_burst(t->drv, pkts, n); /* the common case: all good, handed over in place */
+	k = tx_compact(port, t, pkts, good, n, ok + good, idx + good);
+	for (unsigned j = 0; j < good; j++) {
+		idx[j] = j;
+		ok[j] = pkts[j];
+	}
+	k += good;
 	sent = k ? port->ops->tx_burst(t->drv, ok, k) : 0;
 	for (unsigned j = 0; j < k; j++)
 		pkts[idx[j]].buf = ok[j].buf; /* NULL for each frame the ring took */
