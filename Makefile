@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # A thin layer over meson/ninja and the VM test-bed. The two commands a new user needs:
 #   make demo    install what is missing, build, boot the test VM, run the benchmark on the emulated 82574L NICs
-#   make check   install what is missing, build, run every test (unit, unit under ASan+UBSan and under TSan,
+#   make check   install what is missing, build, run every test (unit, unit under ASan+UBSan, TSan and valgrind,
 #                bounded fuzzing, VM)
 
 BUILD      := build
@@ -12,9 +12,11 @@ FUZZ_BUILD := build-fuzz
 MESON_OPTS := -Dwerror=true
 SANITIZE   := UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 TSANITIZE  := TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+# memcheck sees what ASan does not: reads of uninitialised memory. Any error or definite leak fails the test.
+VALGRIND   := valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite -q
 
 .PHONY: all deps build asan tsan build-aarch64 build-fuzz check demo test-unit test-unit-aarch64 test-asan \
-	test-tsan test-vm test-vm-x86_64 test-vm-aarch64 test-fuzz fuzz clean
+	test-tsan test-valgrind test-vm test-vm-x86_64 test-vm-aarch64 test-fuzz fuzz clean
 
 all: build
 
@@ -81,6 +83,10 @@ test-tsan: tsan
 	@echo "== unit tests under ThreadSanitizer"
 	$(TSANITIZE) meson test -C $(TSAN_BUILD) --suite unit --logbase unit --print-errorlogs
 
+test-valgrind: build
+	@echo "== unit tests under valgrind memcheck"
+	meson test -C $(BUILD) --suite unit --logbase memcheck --print-errorlogs --wrap '$(VALGRIND)'
+
 # Each harness replays its regressions, then fuzzes a copy of its seed corpus for FUZZ_SECONDS (test/fuzz).
 # Two at a time: 4 harnesses x 20 s is about 45 s on 2 cores.
 test-fuzz: build-fuzz
@@ -109,13 +115,14 @@ check: build asan tsan build-aarch64 build-fuzz
 	$(MAKE) --no-print-directory test-unit; \
 	$(MAKE) --no-print-directory test-asan; \
 	$(MAKE) --no-print-directory test-tsan; \
+	$(MAKE) --no-print-directory test-valgrind; \
 	$(MAKE) --no-print-directory test-fuzz; \
 	$(MAKE) --no-print-directory test-unit-aarch64; \
 	$(MAKE) --no-print-directory test-vm-x86_64; \
 	$(MAKE) --no-print-directory test-vm-aarch64; \
 	echo "== summary (make check took $$(( $$(date +%s) - start )) s)"; \
 	scripts/test-summary unit=$(BUILD)/meson-logs/unit.json asan=$(ASAN_BUILD)/meson-logs/unit.json \
-		tsan=$(TSAN_BUILD)/meson-logs/unit.json \
+		tsan=$(TSAN_BUILD)/meson-logs/unit.json valgrind=$(BUILD)/meson-logs/memcheck-valgrind.json \
 		fuzz=$(FUZZ_BUILD)/meson-logs/fuzz.json \
 		unit-aarch64=$(ARM_BUILD)/meson-logs/unit.json vm=$(BUILD)/meson-logs/vm.json \
 		vm-aarch64=$(ARM_BUILD)/meson-logs/vm.json
