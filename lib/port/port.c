@@ -29,7 +29,7 @@ struct port_rxq {
 	struct upci_pktpool *pool;
 	struct upci_port *port;
 	unsigned q;
-	unsigned bursts;              /* counts down to the next event check */
+	unsigned bursts;              /* since the last event check (burst_check()) */
 	struct upci_pkt *want;        /* upci_port_rx() in HYBRID mode: where the hybrid's poll delivers */
 	unsigned want_max;
 	struct upci_hybrid hybrid;
@@ -107,9 +107,7 @@ static void on_dev_event(struct upci_dev *dev, enum upci_dev_event ev, void *arg
 /* Has the kernel signalled REQ/ERR? One non-blocking poll of the port's event epoll: a single syscall. */
 static bool events_pending(const struct upci_port *port)
 {
-	struct pollfd p = { .fd = port->event_fd, .events = POLLIN };
-
-	return upci_poll_retry(&p, 1, 0) > 0;
+	return upci_fd_wait(port->event_fd, 0) > 0;
 }
 
 int upci_port_process_events(struct upci_port *port)
@@ -136,11 +134,6 @@ static int burst_check(struct upci_port *port, unsigned *bursts)
 	return upci_port_process_events(port);
 }
 
-static void drain_fd(int fd)
-{
-	(void)upci_eventfd_drain(fd, NULL);
-}
-
 /*
  * Sleep until @fd fires, the device reports an event, or @timeout_ms passes.
  * Return: 1 @fd fired (its counter consumed), 0 timeout or a non-removal event, -ENODEV, -errno.
@@ -156,7 +149,7 @@ static int sleep_on(struct upci_port *port, int fd, int timeout_ms)
 		return -ENODEV;
 	if (!(p[0].revents & POLLIN))
 		return 0;
-	drain_fd(fd);
+	(void)upci_eventfd_drain(fd, NULL);
 	return 1;
 }
 
@@ -457,7 +450,7 @@ int upci_port_rx_arm(struct upci_port *port, unsigned q)
 
 	if (fd < 0)
 		return fd;
-	drain_fd(fd); /* signals from before the arm */
+	(void)upci_eventfd_drain(fd, NULL); /* signals from before the arm */
 	port->ops->rx_arm(port->rxq[q].drv);
 	if (port->ops->rx_ready(port->rxq[q].drv)) { /* landed before the arm: it raised no interrupt */
 		port->ops->rx_disarm(port->rxq[q].drv);

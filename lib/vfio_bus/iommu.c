@@ -13,6 +13,7 @@
 
 #include "../common/sysfs_io.h"
 #include "iommu_backend.h"
+#include "upci/dma.h"
 #include "upci/kernel.h"
 #include "upci/log.h"
 
@@ -292,12 +293,7 @@ int upci_iommu_iova_ranges(struct upci_iommu *iommu, struct upci_iova_range *out
 
 int iommu_dma_check_avail(struct upci_iommu *m)
 {
-	long avail;
-
-	pthread_mutex_lock(&m->lock);
-	avail = m->dma_avail;
-	pthread_mutex_unlock(&m->lock);
-	if (avail != 0)
+	if (upci_iommu_dma_avail(m) != 0)
 		return 0;
 	upci_log(UPCI_LOG_ERR, LOG_VFIO, "the %s IOMMU allows no more DMA mappings (DMA_AVAIL 0): allocate larger "
 		 "chunks%s%s", m->ops->name, m->ops->dma_limit_hint ? ", or " : "",

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "fuzz_common.h"
+#include "fuzz_vfio.h"
 #include "lib/vfio_bus/iova.h"
 #include "lib/vfio_bus/uapi_compat.h"
 #include "test/unit/fake_vfio.h"
@@ -105,22 +106,12 @@ static int w_ioctl(int fd, unsigned long req, void *arg)
 	return base.ioctl(fd, req, arg);
 }
 
-static void cleanup(void)
-{
-	fake_vfio_cleanup(&f);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc, (void)argv;
-	fuzz_quiet();
-	unsetenv("UPCI_BACKEND");
-	if (fake_vfio_init(&f))
-		abort();
-	fake_vfio_enable_iommufd(&f);
+	fuzz_vfio_init(&f);
 	base = f.sys.ops;
 	f.sys.ops.ioctl = w_ioctl;
-	atexit(cleanup);
 	return 0;
 }
 

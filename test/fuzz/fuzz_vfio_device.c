@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "fuzz_common.h"
+#include "fuzz_vfio.h"
 #include "test/unit/fake_vfio.h"
 #include "upci/config.h"
 #include "upci/device.h"
@@ -124,19 +125,10 @@ static void *w_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t o
 	return base.mmap(addr, len, prot, flags, fd, off);
 }
 
-static void cleanup(void)
-{
-	fake_vfio_cleanup(&f);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc, (void)argv;
-	fuzz_quiet();
-	unsetenv("UPCI_BACKEND");
-	if (fake_vfio_init(&f))
-		abort();
-	fake_vfio_enable_iommufd(&f);
+	fuzz_vfio_init(&f);
 	for (int i = 0; i < FAKE_NUM_REGIONS; i++)
 		if (f.regions[i].memfd < 0 && (f.regions[i].memfd = memfd_create("fuzz-region", MFD_CLOEXEC)) < 0)
 			abort();
@@ -149,7 +141,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	f.sys.ops.pread = w_pread;
 	f.sys.ops.pwrite = w_pwrite;
 	f.sys.ops.mmap = w_mmap;
-	atexit(cleanup);
 	return 0;
 }
 
