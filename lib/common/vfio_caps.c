@@ -9,6 +9,13 @@
 /* More capabilities than this in one reply is a loop or garbage. */
 #define CAP_CHAIN_MAX 64
 
+/* A capability's bytes end where the next one begins (offsets ascend), else at the end of the reply: a
+ * count inside it (nr_iovas, nr_areas) that claims more is refused instead of reading the next capability. */
+static uint32_t cap_extent(uint32_t at, uint32_t next, uint32_t argsz)
+{
+	return (next > at && next < argsz ? next : argsz) - at;
+}
+
 int vfio_cap_walk(const void *buf, uint32_t argsz, uint32_t fixed, uint32_t first,
 		  int (*fn)(const uint8_t *cap, uint32_t avail, uint16_t id, void *arg), void *arg)
 {
@@ -23,7 +30,7 @@ int vfio_cap_walk(const void *buf, uint32_t argsz, uint32_t fixed, uint32_t firs
 		if (steps >= CAP_CHAIN_MAX || at < fixed || at <= prev || (at & 3) || (uint64_t)at + sizeof(h) > argsz)
 			return -EINVAL;
 		memcpy(&h, b + at, sizeof(h));
-		rc = fn(b + at, argsz - at, h.id, arg);
+		rc = fn(b + at, cap_extent(at, h.next, argsz), h.id, arg);
 		if (rc)
 			return rc;
 		prev = at;

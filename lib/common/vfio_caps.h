@@ -11,7 +11,8 @@
 /**
  * vfio_cap_walk() - call @fn for each capability of a VFIO reply.
  * @buf: the reply, @argsz bytes; @fixed: size of its fixed part; @first: offset of the first capability.
- * @fn: gets each capability with the bytes available from it; a non-zero return ends the walk with it.
+ * @fn: gets each capability with the bytes it may use (up to the next capability, or the end of the reply);
+ *      a non-zero return ends the walk with it.
  *
  * Return: 0, @fn's non-zero value, or -EINVAL for loops, out-of-bounds, misaligned or backward offsets.
  */

@@ -138,6 +138,11 @@ static int container_ioctl(unsigned long req, void *arg)
 			.avail = fake->dma_entry_limit - (uint32_t)fake->dma_maps };
 		uint32_t need = sizeof(*info) + sizeof(cap) + sizeof(ranges) + sizeof(avail);
 
+		if (fake->type1_claim_iovas) {
+			cap.nr_iovas = fake->type1_claim_iovas;
+			need += 16; /* zeroes after DMA_AVAIL, as if another capability followed */
+		}
+
 		info->flags = VFIO_IOMMU_INFO_PGSIZES | VFIO_IOMMU_INFO_CAPS;
 		info->iova_pgsizes = fake->iova_pgsizes;
 		if (info->argsz < need) {

@@ -58,6 +58,7 @@ struct fake_vfio {
 	int req_eventfd;              /* the eventfd wired to the REQ index, -1 if none */
 	int dma_maps;                 /* live MAP_DMA / IOAS_MAP mappings */
 	uint64_t dma_bytes;
+	uint32_t type1_claim_iovas;   /* GET_INFO's IOVA_RANGE states this many ranges (0: the 2 it holds) */
 	uint32_t dma_entry_limit;     /* type1 DMA_AVAIL = limit - live mappings (default 65535) */
 	uint64_t last_map_iova;
 	bool sw_msi_option;           /* the kernel offers the (proposed) IOMMU_OPTION_SW_MSI_START/SIZE */

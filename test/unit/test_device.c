@@ -235,6 +235,26 @@ static void type1_ranges(void **state)
 	assert_no_leaks(f);
 }
 
+/* An IOVA_RANGE that states 3 ranges and holds 2 before the next capability (DMA_AVAIL, whose header and count
+ * would read as a plausible range [0x10002, 0xffffffff]): refused, not read as a third range. The open falls
+ * back to the conservative space with one warning line. */
+static void type1_ranges_overstated_count(void **state)
+{
+	struct fake_vfio *f = *state;
+	struct upci_dev *dev;
+	struct upci_iova_range r[4];
+
+	f->type1_claim_iovas = 3;
+	f->dma_entry_limit = 0xffffffff;
+	log_capture_start();
+	dev = open_ok(UPCI_BACKEND_TYPE1);
+	assert_non_null(strstr(log_text, "no valid IOVA ranges (Invalid argument)"));
+	assert_int_equal(strchr(log_text, '\n') - log_text + 1, (long)strlen(log_text)); /* one line */
+	assert_int_equal(upci_iommu_iova_ranges(upci_dev_iommu(dev), r, 4), -EINVAL);
+	upci_dev_close(dev);
+	assert_no_leaks(f);
+}
+
 static void set_iommu_eperm(void **state)
 {
 	struct fake_vfio *f = *state;
@@ -607,6 +627,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(unreadable_param_is_not_isolated, setup, teardown),
 		cmocka_unit_test_setup_teardown(iommufd_chosen_when_present, setup, teardown),
 		cmocka_unit_test_setup_teardown(env_forces_backend, setup, teardown),
+		cmocka_unit_test_setup_teardown(type1_ranges_overstated_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(type1_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(set_iommu_eperm, setup, teardown),
 		cmocka_unit_test_setup_teardown(bind_eperm, setup, teardown),

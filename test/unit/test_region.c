@@ -395,6 +395,25 @@ static void bad_sparse_truncated(void **state)
 	assert_int_equal(parse(&r, argsz, &out), -EINVAL);
 }
 
+static void bad_sparse_count_reaches_next_cap(void **state)
+{
+	struct reply r = { { 0 } };
+	struct upci_region out;
+	uint32_t next = FIXED_LEN + SPARSE_LEN + AREA_LEN, argsz = next + 16;
+	(void)state;
+
+	/* nr_areas = 2 with one area before the next capability (a TYPE): the TYPE's bytes are no area. */
+	put_region(&r, argsz, 0x4000, FIXED_LEN);
+	put_sparse(&r, FIXED_LEN, next, 2);
+	put_area(&r, FIXED_LEN, 0, 0, 0x1000);
+	put_type(&r, next, 0, 1, 2);
+	assert_int_equal(parse(&r, argsz, &out), -EINVAL);
+	/* Stated truthfully, the same reply parses: one area, and the TYPE after it. */
+	put_sparse(&r, FIXED_LEN, next, 1);
+	assert_int_equal(parse(&r, argsz, &out), 0);
+	assert_int_equal(out.n_sparse, 1);
+}
+
 static void bad_sparse_too_many_areas(void **state)
 {
 	struct reply r = { { 0 } };
@@ -523,8 +542,9 @@ static void walk_visits_in_order(void **state)
 	assert_ptr_equal(w.caps[0], buf + 16);
 	assert_ptr_equal(w.caps[1], buf + 24);
 	assert_ptr_equal(w.caps[2], buf + 32);
-	assert_int_equal(w.avail[0], argsz - 16);
-	assert_int_equal(w.avail[1], argsz - 24);
+	/* Each capability may use the bytes up to the next one; the last, up to the end of the reply. */
+	assert_int_equal(w.avail[0], HDR_LEN);
+	assert_int_equal(w.avail[1], HDR_LEN);
 	assert_int_equal(w.avail[2], HDR_LEN);
 	/* No chain at all. */
 	memset(&w, 0, sizeof(w));
@@ -601,6 +621,7 @@ int main(void)
 		cmocka_unit_test(bad_cap_misaligned),
 		cmocka_unit_test(bad_cap_header_past_argsz),
 		cmocka_unit_test(bad_sparse_truncated),
+		cmocka_unit_test(bad_sparse_count_reaches_next_cap),
 		cmocka_unit_test(bad_sparse_too_many_areas),
 		cmocka_unit_test(bad_sparse_area_outside_region),
 		cmocka_unit_test(bad_sparse_zero_size),
