@@ -88,7 +88,7 @@ test-valgrind: build
 	meson test -C $(BUILD) --suite unit --logbase memcheck --print-errorlogs --wrap '$(VALGRIND)'
 
 # Each harness replays its regressions, then fuzzes a copy of its seed corpus for FUZZ_SECONDS (test/fuzz).
-# Two at a time: 4 harnesses x 20 s is about 45 s on 2 cores.
+# Two at a time: 5 harnesses x 20 s is about 60 s on 2 cores.
 test-fuzz: build-fuzz
 	@echo "== fuzzing: each harness $${FUZZ_SECONDS:-20} s on a copy of its seed corpus (test/fuzz)"
 	meson test -C $(FUZZ_BUILD) --suite fuzz --logbase fuzz --print-errorlogs --num-processes 2

@@ -40,7 +40,8 @@ const struct upci_region *upci_dev_region(const struct upci_dev *dev, unsigned i
 
 /**
  * upci_region_read() / upci_region_write() - pread/pwrite on the device fd within region @index.
- * Return: 0, -EINVAL (outside the region), -ENODEV (device removed), -EIO (short transfer), -errno.
+ * Return: 0 (nothing is transferred for @len 0), -EINVAL (outside the region, or the device has no such
+ * region), -ENODEV (device removed), -EIO (short transfer), -errno.
  */
 int upci_region_read(struct upci_dev *dev, unsigned index, uint64_t off, void *buf, size_t len);
 int upci_region_write(struct upci_dev *dev, unsigned index, uint64_t off, const void *buf, size_t len);

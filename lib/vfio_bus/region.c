@@ -188,8 +188,10 @@ static int region_io(struct upci_dev *dev, unsigned index, uint64_t off, void *b
 
 	if (dev->removed)
 		return -ENODEV;
-	if (!r || !region_span_ok(r, off, len))
-		return -EINVAL;
+	if (!r || !r->size || !region_span_ok(r, off, len))
+		return -EINVAL; /* no such region, an absent one (size 0), or outside it */
+	if (!len)
+		return 0;
 	n = write ? k->pwrite(dev->fd, buf, len, (off_t)(r->offset + off))
 		  : k->pread(dev->fd, buf, len, (off_t)(r->offset + off));
 	if (n < 0)

@@ -355,11 +355,6 @@ static void drive_device(struct input *in, enum upci_backend backend)
 	for (int i = 0; i < nu; i++) {
 		CHECK(!hits_resv(k.resv, k.n_resv, u[i].start, u[i].last), "usable [%#llx, %#llx] is reserved",
 		      (unsigned long long)u[i].start, (unsigned long long)u[i].last);
-		/* A type1 reply whose nr_iovas overstates the ranges present, with DMA_AVAIL right after them, has
-		 * that capability's bytes read as one more range: the walk bounds a capability by the end of the
-		 * reply only (VFIO headers carry no length). That range is the kernel's word; do not judge it. */
-		if (k.lie && k.dma_avail && backend == UPCI_BACKEND_TYPE1)
-			break;
 		CHECK(inside_one(k.ranges, k.n < MAX_SCRIPT_RANGES ? k.n : MAX_SCRIPT_RANGES, u[i].start, u[i].last) ||
 		      (u[i].start >= 0x1000 && u[i].last < 1ull << 39), "usable [%#llx, %#llx] was never valid",
 		      (unsigned long long)u[i].start, (unsigned long long)u[i].last);
