@@ -29,7 +29,7 @@ except (OSError, ValueError) as e:
     check(False, f"bench.json readable ({e})")
 
 irq = b.get("irq", {})
-for m in ("ics", "ics_raw", "ics_epoll", "ics_busy", "loopback", "eventfd"):
+for m in ("ics", "ics_raw", "ics_epoll", "ics_busy", "ics_paired_upci", "ics_paired_read", "loopback", "eventfd"):
     check("p50_us" in irq.get(m, {}) and "p99_us" in irq[m], f"irq.{m} has p50/p99")
 rtt = b.get("rtt", {})
 methods = ["upci_poll", "upci_interrupt", "upci_hybrid", "kernel"] + (["dpdk_poll"] if want_dpdk else [])

@@ -53,11 +53,25 @@ def latency_rows(section, order, baseline):
     return rows
 
 
+def wait_overhead_rows(irq):
+    """upci_irqs_wait() against a bare read() of the same eventfd, trials alternating (issue goal: p50 <= 1.05x,
+    p99 <= 1.10x)."""
+    u, r = irq.get("ics_paired_upci", {}), irq.get("ics_paired_read", {})
+    if "p50_us" not in u or "p50_us" not in r:
+        return [f"  {'upci wait vs read()':<22} {'(not measured)':>34}"]
+    return [f"  {'ics_paired_read':<22} {r['p50_us']:10.1f} {r['p99_us']:10.1f} {r.get('max_us', 0):10.1f}",
+            f"  {'ics_paired_upci':<22} {u['p50_us']:10.1f} {u['p99_us']:10.1f} {u.get('max_us', 0):10.1f}",
+            f"  upci wait vs bare read() of the same eventfd, alternating trials: p50 "
+            f"{ratio(u['p50_us'], r['p50_us']).strip()} (goal <= 1.05x), p99 {ratio(u['p99_us'], r['p99_us']).strip()}"
+            f" (goal <= 1.10x)"]
+
+
 def table(b):
     out = []
     irq = b.get("irq", {})
     out.append("interrupt -> waiting thread (us)        p50        p99        max   p50 vs eventfd")
     out += latency_rows(irq, ["eventfd", "loopback", "ics", "ics_raw", "ics_epoll", "ics_busy"], "eventfd")
+    out += wait_overhead_rows(irq)
     rtt = b.get("rtt", {})
     out.append("round trip A -> B -> A (us)             p50        p99        max   p50 vs kernel")
     out += latency_rows(rtt, ["kernel", "dpdk_poll", "upci_poll", "upci_interrupt", "upci_hybrid"], "kernel")

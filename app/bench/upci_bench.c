@@ -233,7 +233,8 @@ static void print_latency(const char *group, const char *name, json_object *o)
 
 /* ---- irq: device-raised MSI-X, the loopback trigger, and a plain eventfd ---- */
 
-enum wait_kind { WAIT_UPCI, WAIT_READ, WAIT_EPOLL, WAIT_BUSY };
+/* WAIT_PAIRED: odd trials upci_irqs_wait(), even trials a bare read() of the very same eventfd. */
+enum wait_kind { WAIT_UPCI, WAIT_READ, WAIT_EPOLL, WAIT_BUSY, WAIT_PAIRED };
 
 struct irq_run {
 	struct upci_port *port;     /* the device raising the vector; its events are handled every trial */
@@ -245,16 +246,29 @@ struct irq_run {
 	/* Handshake, one trial at a time: the waiter publishes "waiting for t", the trigger side fires, the
 	 * waiter stores its wake time then the trial number, the trigger side takes the sample and acks. */
 	_Atomic uint64_t waiting, woke_seq, woke_time, ack;
-	volatile bool stop;
+	_Atomic bool stop;
 };
 
-static void wait_once(struct irq_run *r)
+/* Trial @t of a paired run: is it the bare read()'s turn? */
+static bool paired_read_turn(const struct irq_run *r, uint64_t t)
+{
+	return r->how == WAIT_PAIRED && t % 2 == 0;
+}
+
+static void wait_once(struct irq_run *r, uint64_t t)
 {
 	uint64_t v;
 
 	switch (r->how) {
-	case WAIT_UPCI:
-		while (upci_irqs_wait(r->irqs, r->vector, 1000) == 0 && !r->stop)
+	case WAIT_PAIRED:
+		if (paired_read_turn(r, t)) {
+			while (read(upci_irqs_fd(r->irqs, r->vector), &v, sizeof(v)) != sizeof(v) && !r->stop)
+				;
+			break;
+		}
+		/* fall through */
+	case WAIT_UPCI: /* no timeout: upci's blocking eventfd, one read(2), as WAIT_READ */
+		while (upci_irqs_wait(r->irqs, r->vector, -1) <= 0 && !r->stop)
 			;
 		break;
 	case WAIT_READ: /* a blocking eventfd: a bare read() */
@@ -286,7 +300,7 @@ static void *irq_waiter(void *arg)
 	pin_to_cpu(1);
 	for (uint64_t t = 1; !r->stop; t++) {
 		atomic_store(&r->waiting, t);
-		wait_once(r);
+		wait_once(r, t);
 		atomic_store(&r->woke_time, now_ns());
 		atomic_store(&r->woke_seq, t);
 		while (atomic_load(&r->ack) != t && !r->stop)
@@ -295,14 +309,12 @@ static void *irq_waiter(void *arg)
 	return NULL;
 }
 
-/* Wake a waiter that the trigger did not reach (so the handshake can go on). */
+/* Wake a waiter that the trigger did not reach (so the handshake can go on, or the run end). */
 static void unstick(struct irq_run *r)
 {
-	if (r->how != WAIT_UPCI)
-		eventfd_write(r->fd, 1);
-	else if (!upci_port_removed(r->port))
-		upci_irqs_trigger(r->irqs, r->vector);
-	/* else the device is gone: the waiter's 1 s timeout lets it see r->stop */
+	bool own = r->how == WAIT_UPCI || r->how == WAIT_PAIRED;
+
+	eventfd_write(own ? upci_irqs_fd(r->irqs, r->vector) : r->fd, 1);
 }
 
 typedef int (*trigger_fn)(struct irq_run *r);
@@ -322,14 +334,22 @@ static bool irq_wake(struct irq_run *r, uint64_t t, uint64_t t0, uint64_t deadli
 	return false;
 }
 
+/* One method's samples in a run. */
+struct irq_samples {
+	uint64_t *ns;
+	unsigned got, lost;
+};
+
 /*
  * Run the trials: waiter blocked -> t0 -> trigger -> the waiter wakes at t1. Samples t1 - t0.
+ * A WAIT_PAIRED run does r->trials of each method, alternating, and fills @out[1] with the bare read()'s.
  * Return: 0 and *@out, -ENODEV (the device was removed: nothing reported), or the trigger's -errno.
  */
 static int irq_measure(struct irq_run *r, trigger_fn trigger, const char *name, json_object **out)
 {
-	uint64_t *ns = calloc(r->trials, sizeof(*ns));
-	unsigned got = 0, lost = 0;
+	unsigned methods = r->how == WAIT_PAIRED ? 2 : 1;
+	struct irq_samples m[2] = { { calloc(r->trials, sizeof(uint64_t)), 0, 0 },
+				    { calloc(r->trials, sizeof(uint64_t)), 0, 0 } };
 	pthread_t th;
 	int rc = 0;
 
@@ -339,7 +359,8 @@ static int irq_measure(struct irq_run *r, trigger_fn trigger, const char *name, 
 	atomic_store(&r->ack, 0);
 	pthread_create(&th, NULL, irq_waiter, r);
 	pin_to_cpu(0);
-	for (uint64_t t = 1, done = 0; done < r->trials && !rc; t++) {
+	for (uint64_t t = 1, done = 0; done < r->trials * methods && !rc; t++) {
+		struct irq_samples *s = &m[paired_read_turn(r, t)];
 		uint64_t t0, deadline = now_ns() + 2000000000ull;
 
 		while (atomic_load(&r->waiting) != t && now_ns() < deadline)
@@ -358,20 +379,25 @@ static int irq_measure(struct irq_run *r, trigger_fn trigger, const char *name, 
 		rc = port_rc(r->port, trigger(r));
 		if (rc)
 			break;
-		if (irq_wake(r, t, t0, deadline, &ns[got]))
-			got++;
+		if (s->got + s->lost == r->trials) { /* this method is done (late duplicates moved the parity) */
+			atomic_store(&r->ack, t);
+			continue;
+		}
+		if (irq_wake(r, t, t0, deadline, &s->ns[s->got]))
+			s->got++;
 		else
-			lost++;
+			s->lost++;
 		atomic_store(&r->ack, t);
 		if ((++done % 500) == 0)
-			progress("irq %s: %" PRIu64 "/%u", name, done, r->trials);
+			progress("irq %s: %" PRIu64 "/%u", name, done, r->trials * methods);
 	}
 	r->stop = true;
 	unstick(r);
 	pthread_join(th, NULL);
-	if (!rc)
-		*out = latency_json(ns, got, lost);
-	free(ns);
+	for (unsigned i = 0; i < methods && !rc; i++)
+		out[i] = latency_json(m[i].ns, m[i].got, m[i].lost);
+	free(m[0].ns);
+	free(m[1].ns);
 	return rc;
 }
 
@@ -399,6 +425,22 @@ static int irq_add(struct irq_run *r, json_object *irq, trigger_fn trigger, cons
 
 	if (!rc)
 		json_object_object_add(irq, name, m);
+	return rc;
+}
+
+/* upci_irqs_wait() and a bare read() on the same vector's own eventfd, trial by trial in turn: the wait
+ * path's overhead with the machine's drift cancelled (ics_paired_upci / ics_paired_read). */
+static int irq_paired(struct irq_run *r, json_object *irq)
+{
+	json_object *m[2];
+	int rc;
+
+	r->how = WAIT_PAIRED;
+	rc = irq_measure(r, trigger_ics, "ics_paired", m);
+	if (!rc) {
+		json_object_object_add(irq, "ics_paired_upci", m[0]);
+		json_object_object_add(irq, "ics_paired_read", m[1]);
+	}
 	return rc;
 }
 
@@ -445,6 +487,10 @@ static int irq_device(struct irq_run *r, json_object *irq)
 	}
 	if (!upci_port_removed(r->port))
 		upci_irqs_rewire(r->irqs, r->vector, upci_irqs_fd(r->irqs, r->vector));
+	if (!rc) {
+		progress("irq: ICS -> upci_irqs_wait and bare read() of the same eventfd, alternating");
+		rc = irq_paired(r, irq);
+	}
 	return rc;
 }
 
@@ -607,7 +653,7 @@ static int send_frame(struct upci_port *port, const uint8_t *frame, unsigned len
  * Receive one frame on @port's queue 0 in the port's mode (upci_port_rx() polls, sleeps on the vector, or
  * runs the hybrid). Return: 1 with *@pkt, 0 on timeout or stop, -ENODEV, -errno.
  */
-static int recv_frame(struct upci_port *port, struct upci_pkt *pkt, uint64_t timeout_ns, volatile bool *stop)
+static int recv_frame(struct upci_port *port, struct upci_pkt *pkt, uint64_t timeout_ns, _Atomic bool *stop)
 {
 	uint64_t t0 = now_ns();
 
@@ -624,7 +670,7 @@ static int recv_frame(struct upci_port *port, struct upci_pkt *pkt, uint64_t tim
 
 struct reflector {
 	struct upci_port *port;
-	volatile bool stop;
+	_Atomic bool stop;
 	int rc;                     /* why it stopped early: -ENODEV, -errno */
 };
 
@@ -751,7 +797,7 @@ struct pps_rx {
 	struct upci_port *port;
 	_Atomic uint64_t frames;
 	struct upci_port *fwd_to;   /* send each frame back through this port, zero-copy (NULL: count only) */
-	volatile bool stop;
+	_Atomic bool stop;
 	int rc;                     /* why it stopped early: -ENODEV, -errno */
 };
 
@@ -922,7 +968,7 @@ static int bench_pps(const struct opts *o, json_object *root)
 struct idle_rx {
 	struct upci_port *port;
 	unsigned ms;
-	volatile bool stop;
+	_Atomic bool stop;
 	_Atomic bool done;
 	int rc;                     /* why it stopped early: -ENODEV, -errno */
 	uint64_t cpu_ns, wall_ns, frames;
