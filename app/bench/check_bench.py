@@ -49,6 +49,8 @@ check(idle.get("interrupt", {}).get("cpu_pct", 100) < 5, f"idle CPU in interrupt
 check("mapped_ns" in b.get("mmio", {}) and "trapped_ns" in b.get("mmio", {}), "mmio mapped and trapped")
 if want_callgrind:
     check(b.get("driver", {}).get("instructions_per_packet", 0) > 0, "driver.instructions_per_packet counted")
+    check(b.get("driver", {}).get("reference_instructions_per_packet", 0) > 0,
+          "driver.reference_instructions_per_packet counted (the ixy-style loop)")
 check(all(k in b.get("env", {}) for k in ("kernel", "qemu", "cpu", "date")), "env: kernel, qemu, cpu, date")
 for png in ("irq_cdf.png", "rtt_cdf.png"):
     check(os.path.getsize(os.path.join(results, png)) > 0 if os.path.exists(os.path.join(results, png)) else False,

@@ -96,7 +96,11 @@ def table(b):
     drv = b.get("driver", {})
     if "instructions_per_packet" in drv:
         out.append(f"driver cost                       {drv['instructions_per_packet']:.1f} instructions per packet "
-                   f"(rx + tx, batch {drv.get('batch', 32)}, callgrind)")
+                   f"(rx {drv.get('rx_instructions_per_packet', 0):.1f} + tx {drv.get('tx_instructions_per_packet', 0):.1f}, "
+                   f"batch {drv.get('batch', 32)}, callgrind; goal <= 94)")
+        if "reference_instructions_per_packet" in drv:
+            out.append(f"  ixy-style reference loop        {drv['reference_instructions_per_packet']:.1f} instructions per packet "
+                       f"(no checks, no counters), upci {ratio(drv['instructions_per_packet'], drv['reference_instructions_per_packet']).strip()}")
     di = b.get("dpdk_interrupt")
     if di:
         out.append(f"DPDK em PMD rx interrupt mode: {di.get('interrupt_wakeups')} interrupt wake-ups, "
