@@ -345,6 +345,7 @@ static int parse_record(json_object *o, struct bind_record *r)
 {
 	struct upci_pci_addr a;
 
+	memset(r, 0, sizeof(*r));
 	if (!json_object_is_type(o, json_type_object) || json_str(o, "bdf", r->bdf, sizeof(r->bdf)) ||
 	    upci_pci_addr_parse(r->bdf, &a) || json_id(o, "vendor", &r->vendor) || json_id(o, "device", &r->device) ||
 	    json_str(o, "driver", r->driver, sizeof(r->driver)) ||
@@ -970,14 +971,15 @@ int bind_set_owner(const struct bind_dev *d, uid_t uid, gid_t gid)
 			 d->group_node.path[0] ? d->group_node.path : "its VFIO group node");
 		return -ENOENT;
 	}
-	for (; done < 2 && !rc; done++)
-		if (nodes[done]->exists)
-			rc = own_node(nodes[done], uid, gid, 0660);
+	for (; done < 2; done++) {
+		if (nodes[done]->exists && (rc = own_node(nodes[done], uid, gid, 0660)))
+			break;
+	}
 	if (!rc)
 		return 0;
 	upci_log(UPCI_LOG_ERR, BIND_LOG, "%s: cannot give %s to %d:%d: %s (run upci-bind as root)", d->info.name,
-		 nodes[done - 1]->path, (int)uid, (int)gid, strerror(-rc));
-	for (int i = 0; i < done; i++)
+		 nodes[done]->path, (int)uid, (int)gid, strerror(-rc));
+	for (int i = 0; i < done; i++) /* the ones changed get their owner and mode back */
 		if (nodes[i]->exists)
 			own_node(nodes[i], nodes[i]->uid, nodes[i]->gid, nodes[i]->mode);
 	return rc;
