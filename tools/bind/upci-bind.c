@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "bind.h"
+#include "upci/kernel.h"
 #include "upci/log.h"
 #include "upci_config.h"
 
@@ -24,6 +25,7 @@ struct cli {
 	enum mode mode;
 	bool mode_set, json, all;
 	bool set_uid, set_gid;
+	const char *root;
 	uid_t uid;
 	gid_t gid;
 	struct bind_request req;
@@ -70,6 +72,7 @@ static void usage(FILE *f)
 		"  --all             with --status: every PCI device\n"
 		"  --json            machine-readable output (status, and the results of a bind or restore)\n"
 		"  --state FILE      the state file (default $UPCI_BIND_STATE or " BIND_STATE_DEFAULT ")\n"
+		"  --root DIR        work on the sysfs, /dev and state file below DIR (a copy of a tree, for tests)\n"
 		"  -h, --help        this text\n"
 		"  -V, --version     the version\n"
 		"\n"
@@ -146,7 +149,8 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		{ "restore", no_argument, NULL, 'r' },    { "unbind", no_argument, NULL, 'r' },
 		{ "status", no_argument, NULL, 's' },     { "all", no_argument, NULL, 'a' },
 		{ "state", required_argument, NULL, 'S' }, { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },    { NULL, 0, NULL, 0 },
+		{ "version", no_argument, NULL, 'V' },    { "root", required_argument, NULL, 'R' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int opt, rc;
 
@@ -154,6 +158,7 @@ static int parse_args(int argc, char **argv, struct cli *c)
 										     : BIND_STATE_DEFAULT;
 	c->gid = (gid_t)-1;
 	c->uid = (uid_t)-1;
+	opterr = 0; /* one line of our own instead of getopt's */
 	while ((opt = getopt_long(argc, argv, "hV", opts, NULL)) != -1) {
 		rc = -1;
 		switch (opt) {
@@ -163,13 +168,14 @@ static int parse_args(int argc, char **argv, struct cli *c)
 		case 'f': c->req.force = true; break;
 		case 'a': c->all = true; break;
 		case 'S': c->req.state_path = optarg; break;
+		case 'R': c->root = optarg; break;
 		case 'u': if (parse_uid(optarg, c)) return bad_input("--uid %s: no such user", optarg); break;
 		case 'G': if (parse_gid(optarg, c)) return bad_input("--gid %s: no such group", optarg); break;
 		case 'r': rc = set_mode(c, MODE_RESTORE); break;
 		case 's': rc = set_mode(c, MODE_STATUS); break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("upci-bind (upci) %s\n", UPCI_VERSION); return 0;
-		default: return bad_input("%s", "unknown option");
+		default: return bad_input("unknown option or missing argument: '%s'", argv[optind - 1]);
 		}
 		if (rc >= 0)
 			return rc;
@@ -545,8 +551,15 @@ int main(int argc, char **argv)
 	int rc;
 
 	upci_log_set_sink(log_sink, NULL);
+	static struct upci_kernel_ops rooted;
+
 	rc = parse_args(argc, argv, &c);
 	if (rc >= 0)
 		return rc;
+	if (c.root) {
+		rooted = *upci_kernel_real_ops();
+		rooted.root = c.root;
+		upci_kernel_install(&rooted);
+	}
 	return c.mode == MODE_STATUS ? do_status(&c) : do_bind_or_restore(&c);
 }
