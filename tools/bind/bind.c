@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,8 +292,6 @@ static int move(const char *bdf, const char *driver, const char *override)
 }
 
 /* ---- the state file ---- */
-
-#include <json-c/json.h>
 
 struct bind_record *bind_state_find(struct bind_state *s, const char *bdf)
 {
@@ -837,9 +836,9 @@ static void module_driver_name(char *mod, size_t len)
 }
 
 /* Where @r goes back to: its record, else modules.alias, else the kernel's match. */
-static void restore_target(struct bind_result *r, const struct bind_state *st, bool *use_probe)
+static void restore_target(struct bind_result *r, struct bind_state *st, bool *use_probe)
 {
-	const struct bind_record *rec = bind_state_find((struct bind_state *)st, r->dev.info.name);
+	const struct bind_record *rec = bind_state_find(st, r->dev.info.name);
 
 	*use_probe = false;
 	if (rec) {
@@ -857,7 +856,7 @@ static void restore_target(struct bind_result *r, const struct bind_state *st, b
 	}
 }
 
-static int restore_one(struct bind_result *r, const struct bind_state *st, bool dry_run)
+static int restore_one(struct bind_result *r, struct bind_state *st, bool dry_run)
 {
 	char now[UPCI_DRIVER_NAME_MAX];
 	bool use_probe;
