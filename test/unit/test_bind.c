@@ -397,6 +397,7 @@ static void viability_refusal_names_each_member(void **state)
 	add_dev("0000:00:02.2", 0x040300, "snd_hda_intel", "snd_hda_intel", 5);
 	add_dev("0000:00:01.0", 0x060400, "pcieport", "pcieport", 5); /* a bridge's port driver is fine */
 	assert_int_equal(bind_devices(&req, &rep), -EBUSY);
+	assert_true(rep.refused);
 	assert_non_null(strstr(log_text, "IOMMU group 5 is not viable"));
 	assert_non_null(strstr(log_text, "0000:00:02.1 (driver e1000e)"));
 	assert_non_null(strstr(log_text, "0000:00:02.2 (driver snd_hda_intel)"));
@@ -519,6 +520,7 @@ static void failing_bind_rolls_back(void **state)
 	fail_at = "drivers/vfio-pci/bind";
 	fail_nth = 3; /* the third device's bind */
 	assert_int_equal(bind_devices(&req, &rep), -EIO);
+	assert_false(rep.refused); /* a step failed: exit 1, not 2 */
 	assert_as_found();
 	assert_int_equal(rep.res[0].action, BIND_ROLLED_BACK);
 	assert_int_equal(rep.res[2].action, BIND_ROLLED_BACK);
@@ -553,6 +555,26 @@ static void every_failing_step_leaves_all_as_found(void **state)
 		assert_as_found();
 		assert_int_equal(count_lines(log_text), 1);
 	}
+}
+
+/* A later step of the caller failed (giving the nodes away): bind_undo() puts back what the bind moved. */
+static void undo_puts_back_what_the_bind_moved(void **state)
+{
+	static const char *const bdfs[] = { "0000:00:02.0", "0000:00:03.0", "0000:00:04.0" };
+	struct bind_request req = request(3, bdfs);
+	static struct bind_report rep;
+	struct bind_state st;
+	(void)state;
+
+	add_three_groups();
+	assert_int_equal(bind_devices(&req, &rep), 0);
+	assert_false(rep.refused);
+	assert_driver("0000:00:03.0", "vfio-pci");
+	bind_undo(&rep, STATE);
+	assert_as_found();
+	assert_int_equal(rep.res[1].action, BIND_ROLLED_BACK);
+	assert_int_equal(bind_state_load(STATE, &st), 0);
+	assert_int_equal(st.n, 0);
 }
 
 static void failing_restore_goes_back_to_vfio(void **state)
@@ -789,6 +811,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(refusals_before_anything_moves, setup, teardown),
 		cmocka_unit_test_setup_teardown(failing_bind_rolls_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(every_failing_step_leaves_all_as_found, setup, teardown),
+		cmocka_unit_test_setup_teardown(undo_puts_back_what_the_bind_moved, setup, teardown),
 		cmocka_unit_test_setup_teardown(failing_restore_goes_back_to_vfio, setup, teardown),
 		cmocka_unit_test_setup_teardown(state_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(malformed_state_refused, setup, teardown),

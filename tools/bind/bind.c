@@ -720,11 +720,30 @@ static void refresh(struct bind_report *rep)
 	}
 }
 
+/* Drop the records of the devices rolled back, and save. */
+static void forget_rolled_back(const struct bind_report *rep, struct bind_state *st, const char *state_path)
+{
+	for (int i = 0; i < rep->n; i++)
+		if (rep->res[i].action == BIND_ROLLED_BACK)
+			bind_state_drop(st, rep->res[i].dev.info.name);
+	bind_state_save(state_path, st);
+}
+
+void bind_undo(struct bind_report *rep, const char *state_path)
+{
+	struct bind_state st;
+
+	roll_back(rep, rep->n);
+	if (!bind_state_load(state_path, &st))
+		forget_rolled_back(rep, &st, state_path);
+}
+
 int bind_devices(const struct bind_request *req, struct bind_report *rep)
 {
 	struct bind_state st;
 	int rc = plan(req, rep, true);
 
+	rep->refused = rc != 0;
 	if (rc)
 		return rc;
 	mark_plan(rep, req->dry_run);
@@ -739,10 +758,7 @@ int bind_devices(const struct bind_request *req, struct bind_report *rep)
 		return rc;
 	rc = move_all_to_vfio(rep);
 	if (rc) {
-		for (int i = 0; i < rep->n; i++)
-			if (rep->res[i].action == BIND_ROLLED_BACK)
-				bind_state_drop(&st, rep->res[i].dev.info.name);
-		bind_state_save(req->state_path, &st);
+		forget_rolled_back(rep, &st, req->state_path);
 		return rc;
 	}
 	refresh(rep);
@@ -932,8 +948,12 @@ int restore_devices(const struct bind_request *req, struct bind_report *rep)
 	struct bind_state st;
 	int rc = bind_state_load(req->state_path, &st);
 
-	if (!rc)
+	rep->n = 0;
+	rep->refused = false;
+	if (!rc) {
 		rc = restore_set(req, &st, rep);
+		rep->refused = rc != 0;
+	}
 	for (int i = 0; i < rep->n && !rc; i++) {
 		rc = restore_one(&rep->res[i], &st, req->dry_run);
 		if (rc)

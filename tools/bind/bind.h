@@ -95,6 +95,7 @@ struct bind_result {
 	char to[UPCI_DRIVER_NAME_MAX];  /* "" none */
 	const char *why;                /* where @to came from (restore): "state file", "modules.alias", ... */
 	bool requested;                 /* named on the command line (not only a member of its group) */
+	struct bind_node was_group_node, was_cdev_node; /* their owners before --uid/--gid (upci-bind.c) */
 };
 
 /** struct bind_request - what upci-bind was asked. */
@@ -107,6 +108,7 @@ struct bind_request {
 
 /** struct bind_report - the outcome of bind_devices() / restore_devices(). */
 struct bind_report {
+	bool refused;                   /* the request was refused before anything was written */
 	int n;
 	struct bind_result res[BIND_MAX_DEVS];
 };
@@ -126,6 +128,12 @@ bool bind_driver_vfio_safe(const char *driver);
  * step failed (and everything was rolled back).
  */
 int bind_devices(const struct bind_request *req, struct bind_report *rep);
+
+/**
+ * bind_undo() - put every device bind_devices() moved back where it was found and drop their records from
+ * the state file at @state_path (for a later step of the caller that failed, e.g. giving the nodes away).
+ */
+void bind_undo(struct bind_report *rep, const char *state_path);
 
 /**
  * restore_devices() - put the requested devices (none: every device of the state file; @req->group: their

@@ -369,52 +369,64 @@ static void print_iommufd_note(const struct bind_report *rep, const struct cli *
 	       (unsigned)(st.st_mode & 07777), (int)c->uid);
 }
 
+/* The nodes of every device bound get the owner; on a failure, the devices this run moved are put back and
+ * the others get their nodes' owners back, so nothing is left half done. */
 static int set_owners(struct bind_report *rep, const struct cli *c)
 {
-	for (int i = 0; i < rep->n; i++) {
-		struct bind_dev now;
-		int rc;
+	int i, rc = 0;
 
-		if (rep->res[i].action == BIND_WOULD_MOVE)
-			continue;
+	for (i = 0; i < rep->n && !rc; i++) {
+		struct bind_dev now;
+
 		rc = bind_dev_read(&rep->res[i].dev.info.addr, &now);
 		if (!rc)
 			rc = bind_set_owner(&now, c->set_uid ? c->uid : (uid_t)-1, c->gid);
-		if (rc)
-			return rc;
-		if (!bind_dev_read(&rep->res[i].dev.info.addr, &now)) { /* the owners as they are now */
+		if (!rc && !bind_dev_read(&rep->res[i].dev.info.addr, &now)) { /* the owners as they are now */
+			rep->res[i].was_group_node = rep->res[i].dev.group_node;
+			rep->res[i].was_cdev_node = rep->res[i].dev.cdev_node;
 			rep->res[i].dev.group_node = now.group_node;
 			rep->res[i].dev.cdev_node = now.cdev_node;
 		}
 	}
-	return 0;
+	if (!rc)
+		return 0;
+	for (int j = 0; j < i - 1; j++) {
+		struct bind_result *r = &rep->res[j];
+
+		if (r->action == BIND_NONE && r->was_group_node.exists) /* it was on vfio-pci before this run */
+			bind_set_owner(&(struct bind_dev){ .info = r->dev.info, .group_node = r->was_group_node,
+							   .cdev_node = r->was_cdev_node },
+				       r->was_group_node.uid, r->was_group_node.gid);
+	}
+	bind_undo(rep, c->req.state_path);
+	return rc;
 }
 
-static int exit_status(int rc)
+static int exit_status(int rc, const struct bind_report *rep)
 {
-	return !rc ? 0 : rc == -EINVAL || rc == -ENODEV || rc == -EBUSY || rc == -E2BIG ? BIND_EXIT_BAD_INPUT
-										 : BIND_EXIT_FAILED;
+	return !rc ? 0 : rep->refused ? BIND_EXIT_BAD_INPUT : BIND_EXIT_FAILED;
 }
 
 static int do_bind_or_restore(struct cli *c)
 {
 	static struct bind_report rep;
 	int rc = c->mode == MODE_BIND ? bind_devices(&c->req, &rep) : restore_devices(&c->req, &rep);
-	bool refused = rc && rep.n && rep.res[0].action == BIND_NONE && c->mode == MODE_BIND;
 
-	if (!rc && (c->set_uid || c->set_gid))
+	if (!rc && (c->set_uid || c->set_gid) && !c->req.dry_run)
 		rc = set_owners(&rep, c);
 	if (c->json) {
 		print_json_report(&rep, c, rc);
 	} else {
-		for (int i = 0; i < rep.n && (!rc || !refused); i++)
+		if (!rc && !rep.n)
+			printf("no device on record in %s: name the devices to restore\n", c->req.state_path);
+		for (int i = 0; i < rep.n && !rep.refused; i++)
 			print_text_result(&rep.res[i], c->req.dry_run);
 		if (!rc && c->set_uid && !c->req.dry_run) {
 			print_memlock_text(&rep, c);
 			print_iommufd_note(&rep, c);
 		}
 	}
-	return exit_status(rc);
+	return exit_status(rc, &rep);
 }
 
 /* ---- status ---- */
