@@ -634,8 +634,8 @@ static void malformed_state_refused(void **state)
 		"{\"devices\": [{\"bdf\": \"0000:00:02.0\", \"vendor\": \"0x8086\", \"device\": \"0x10d3\", \"driver\": \"../../x\", \"driver_override\": null}]}",
 		"{\"devices\": [{\"bdf\": \"0000:00:02.0\", \"vendor\": \"0x8086\", \"device\": \"0x10d3\", \"driver\": 5, \"driver_override\": null}]}",
 		"{\"devices\": [{\"bdf\": \"0000:00:02.0\", \"vendor\": \"0x8086\", \"device\": \"0x10d3\", \"driver_override\": null}]}",
-		"{\"devices\": [{\"bdf\": \"0000:00:02.0\", \"vendor\": \"0x8086\", \"device\": \"0x10d3\", \"driver\": \"e1000e\", \"driver_override\": null},"
-		" {\"bdf\": \"00:02.0\", \"vendor\": \"0x8086\", \"device\": \"0x10d3\", \"driver\": \"e1000e\", \"driver_override\": null}]}",
+		("{\"devices\": [{\"bdf\": \"0000:00:02.0\", \"vendor\": \"0x8086\", \"device\": \"0x10d3\", \"driver\": \"e1000e\", \"driver_override\": null},"
+		 " {\"bdf\": \"00:02.0\", \"vendor\": \"0x8086\", \"device\": \"0x10d3\", \"driver\": \"e1000e\", \"driver_override\": null}]}"),
 	};
 	struct bind_state t;
 	(void)state;
