@@ -69,6 +69,7 @@ def wait_overhead_rows(irq):
 def table(b):
     out = []
     irq = b.get("irq", {})
+    out.append("percentiles: nearest-rank, for every method")
     out.append("interrupt -> waiting thread (us)        p50        p99        max   p50 vs eventfd")
     out += latency_rows(irq, ["eventfd", "loopback", "ics", "ics_raw", "ics_epoll", "ics_busy"], "eventfd")
     out += wait_overhead_rows(irq)
@@ -103,7 +104,8 @@ def table(b):
                        f"(no checks, no counters), upci {ratio(drv['instructions_per_packet'], drv['reference_instructions_per_packet']).strip()}")
     di = b.get("dpdk_interrupt")
     if di:
-        out.append(f"DPDK em PMD rx interrupt mode: {di.get('interrupt_wakeups')} interrupt wake-ups, "
+        out.append(f"DPDK em PMD rx interrupt mode (ITR=0xFFFF, the PMD's own choice; no IVAR): "
+                   f"{di.get('interrupt_wakeups')} interrupt wake-ups, "
                    f"{di.get('timeout_wakeups')} timeout wake-ups for {di.get('frames')} frames")
     return "\n".join(out)
 

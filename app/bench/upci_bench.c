@@ -189,11 +189,13 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double pct(const uint64_t *sorted, unsigned n, double p)
+/* Nearest-rank percentile (@permille of 1000) of @n sorted samples, in microseconds: the definition the
+ * kernel and DPDK baselines use too (kernel_rtt.c, dpdk_baseline.c). */
+static double pct(const uint64_t *sorted, unsigned n, unsigned permille)
 {
-	unsigned i = (unsigned)(p * (n - 1) + 0.5);
+	size_t rank = ((size_t)permille * n + 999) / 1000;
 
-	return (double)sorted[i < n ? i : n - 1] / 1e3;
+	return (double)sorted[rank ? rank - 1 : 0] / 1e3;
 }
 
 /* {"p50_us", ..., "samples_us": [...] } from @n nanosecond samples (in trial order). */
@@ -205,10 +207,10 @@ static json_object *latency_json(const uint64_t *ns, unsigned n, unsigned lost)
 	memcpy(s, ns, n * sizeof(*s));
 	qsort(s, n, sizeof(*s), cmp_u64);
 	if (n) {
-		json_object_object_add(o, "p50_us", json_object_new_double(pct(s, n, 0.50)));
-		json_object_object_add(o, "p90_us", json_object_new_double(pct(s, n, 0.90)));
-		json_object_object_add(o, "p99_us", json_object_new_double(pct(s, n, 0.99)));
-		json_object_object_add(o, "p999_us", json_object_new_double(pct(s, n, 0.999)));
+		json_object_object_add(o, "p50_us", json_object_new_double(pct(s, n, 500)));
+		json_object_object_add(o, "p90_us", json_object_new_double(pct(s, n, 900)));
+		json_object_object_add(o, "p99_us", json_object_new_double(pct(s, n, 990)));
+		json_object_object_add(o, "p999_us", json_object_new_double(pct(s, n, 999)));
 		json_object_object_add(o, "max_us", json_object_new_double((double)s[n - 1] / 1e3));
 	}
 	json_object_object_add(o, "trials", json_object_new_int((int)(n + lost)));
