@@ -39,6 +39,10 @@ for m in methods:
 pps = b.get("pps", {})
 check(pps.get("upci", {}).get("tx_rx", 0) > 0 and pps.get("upci", {}).get("fwd", 0) > 0, "pps.upci tx_rx and fwd")
 check(pps.get("upci", {}).get("lost", 1) == 0, "pps.upci: no frame lost")
+for m in ("q1", "q2", "both"):
+    sc = pps.get("scale", {}).get(m, {})
+    check(sc.get("pps", 0) > 0 and "rx_cpu_ns_per_frame" in sc, f"pps.scale.{m} measured")
+    check(sc.get("lost", 1) == 0, f"pps.scale.{m}: no frame lost ({sc.get('lost')})")
 if want_dpdk:
     check(pps.get("dpdk", {}).get("tx_rx", 0) > 0 and pps.get("dpdk", {}).get("fwd", 0) > 0, "pps.dpdk tx_rx and fwd")
 idle = b.get("idle", {})

@@ -84,6 +84,15 @@ def table(b):
             out.append(f"  {name:<22} {m.get('tx_rx', 0):16.0f} {m.get('fwd', 0):10.0f}")
     if d and u:
         out.append(f"  {'ratio':<22} {ratio(u.get('tx_rx'), d.get('tx_rx')):>16} {ratio(u.get('fwd'), d.get('fwd')):>10}")
+    sc = pps.get("scale", {})
+    if sc:
+        base = sc.get("q1", {}).get("pps")
+        out.append("scale (poll mode)                       frames/s   rx CPU ns/frame   vs 1 queue")
+        for key, label in (("q1", "A -> B, 1 rx queue"), ("q2", "A -> B, 2 rx queues (RSS)"),
+                           ("both", "A <-> B, both ports busy")):
+            m = sc.get(key)
+            if m:
+                out.append(f"  {label:<30} {m['pps']:12.0f} {m['rx_cpu_ns_per_frame']:17.0f}   {ratio(m['pps'], base)}")
     idle = b.get("idle", {})
     out.append("receiving thread CPU (% of a core)    no traffic  1000 frames/s")
     for mode in ("poll", "interrupt", "hybrid"):
