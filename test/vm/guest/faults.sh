@@ -49,7 +49,7 @@ fwdn=$(grep "done:" "$log" | tail -n 1 | sed -n 's/.*a->b \([0-9]*\) frames.*/\1
 tap_ok $? "after kill -9 and restart: l2fwd forwarded ${fwdn:-0} of 100000 frames, zero loss (exit $rc); recovery ${up_ms} ms"
 
 # d. open/close cycles in one process: fds and RSS flat.
-tap_run "$bin" cycles "$b" 1000 100
+tap_run "$bin" cycles "$b" 1000 50
 
 # e. clear lines (the others are in the dma, probe and vfio_bus VM tests: see doc/faults.md).
 tap_run "$bin" absent 0000:00:1e.0
