@@ -51,6 +51,21 @@ tap_ok $? "after kill -9 and restart: l2fwd forwarded ${fwdn:-0} of 100000 frame
 # d. open/close cycles in one process: fds and RSS flat.
 tap_run "$bin" cycles "$b" 1000 50
 
-# e. clear lines (the others are in the dma, probe and vfio_bus VM tests: see doc/faults.md).
+# e. clear lines (low memlock as non-root and no isolation are in the dma and vfio_bus VM tests: doc/faults.md).
 tap_run "$bin" absent 0000:00:1e.0
+# A group of two (vmrun --group-pair, behind the root port 00:0a.0): function 1 goes to the kernel's e1000e
+# driver, so function 0 cannot be used.
+pair=$(for d in /sys/bus/pci/devices/*; do
+	case "${d##*/}" in 0000:00:*) ;; *) [ "$(cat "$d/device")" = 0x10d3 ] && echo "${d##*/}" ;; esac
+done)
+p0=$(echo "$pair" | sed -n 1p) p1=$(echo "$pair" | sed -n 2p)
+[ -f /modules/e1000e.list ] && while read -r ko; do insmod "/modules/$ko" 2>/dev/null; done < /modules/e1000e.list
+echo "$p1" > "/sys/bus/pci/devices/$p1/driver/unbind"
+echo e1000e > "/sys/bus/pci/devices/$p1/driver_override"
+echo "$p1" > /sys/bus/pci/drivers_probe
+grp() { basename "$(readlink "/sys/bus/pci/devices/$1/iommu_group")"; }
+drv=$(basename "$(readlink "/sys/bus/pci/devices/$p1/driver")")
+[ "$(grp "$p0")" = "$(grp "$p1")" ] && [ "$drv" = e1000e ]
+tap_ok $? "$p0 and $p1 share IOMMU group $(grp "$p0"); $p1 is bound to ${drv:-nothing}"
+tap_run "$bin" nonviable "$p0" "$p1"
 tap_end

@@ -19,6 +19,9 @@
  *   open fds (/proc/self/fd) and resident memory (/proc/self/statm) before and after.
  * usage: vm_faults absent BDF
  *   opening a port on a device that does not exist: -ENODEV and one log line naming it.
+ * usage: vm_faults nonviable BDF OTHER
+ *   opening a port on BDF (vfio-pci) whose IOMMU group also holds OTHER, bound to a kernel driver: -EBUSY and
+ *   one log line naming the group, OTHER and its driver, and the commands that fix it.
  * usage: vm_faults now
  *   CLOCK_MONOTONIC in ns (busybox date has no %N).
  */
@@ -559,6 +562,25 @@ static int cmd_absent(const char *bdf)
 	return tap_done();
 }
 
+static int cmd_nonviable(const char *bdf, const char *other)
+{
+	struct upci_port *p = NULL;
+	int rc;
+
+	lines = 0;
+	upci_log_set_sink(sink, NULL);
+	rc = upci_port_open(bdf, NULL, &p);
+	upci_log_set_sink(NULL, NULL);
+	last_line[strcspn(last_line, "\n")] = '\0';
+	printf("# %s\n", last_line);
+	check(rc == -EBUSY && !p && lines == 1 && strstr(last_line, bdf) && strstr(last_line, "not viable") &&
+	      strstr(last_line, other) && strstr(last_line, "e1000e") && strstr(last_line, "driver_override"),
+	      "non-viable group: %s refused (%s) in one line naming %s, its driver and the fix (%u lines)", bdf,
+	      strerror(-rc), other, lines);
+	upci_port_close(p);
+	return tap_done();
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 5 && !strcmp(argv[1], "reset"))
@@ -569,11 +591,13 @@ int main(int argc, char **argv)
 		return cmd_cycles(argv[2], (unsigned)strtoul(argv[3], NULL, 0), (unsigned)strtoul(argv[4], NULL, 0));
 	if (argc == 3 && !strcmp(argv[1], "absent"))
 		return cmd_absent(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "nonviable"))
+		return cmd_nonviable(argv[2], argv[3]);
 	if (argc == 2 && !strcmp(argv[1], "now")) {
 		printf("%" PRIu64 "\n", now_ns());
 		return 0;
 	}
 	fprintf(stderr, "usage: vm_faults reset SRC DST ROUNDS | flap SRC DST QEMU_ID FLAPS | cycles BDF DEV_N PORT_N"
-		" | absent BDF | now\n");
+		" | absent BDF | nonviable BDF OTHER | now\n");
 	return 2;
 }
