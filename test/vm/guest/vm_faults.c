@@ -9,8 +9,8 @@
  *   may be delivered after it (the ring was rewritten), every frame sent after it arrives once and intact,
  *   every MSI-X vector still reaches its eventfd, the counters carry on. Figures: frames sent, received,
  *   discarded by the reset, lost, reset and recovery times.
- * usage: vm_faults flap SRC DST QEMU_ID FLAPS
- *   SRC streams to DST while the host runs FLAPS "set_link QEMU_ID off" / "on" pairs on the QEMU monitor (one
+ * usage: vm_faults flap SRC DST QEMU_ID FLAPS poll|interrupt
+ *   SRC streams to DST (received in that mode: interrupt sleeps on the rx vector when idle) while the host runs FLAPS "set_link QEMU_ID off" / "on" pairs on the QEMU monitor (one
  *   request: a storm). No call hangs; the link ends up; counters never go back and add up (what DST's device
  *   counted = what the driver delivered + dropped); frames lost only while the link was down; afterwards a
  *   clean stream passes with zero loss.
@@ -92,12 +92,13 @@ struct flow {
 	uint32_t floor;         /* a frame below this number delivered now is stale (sent before the last reset) */
 	uint64_t received, corrupt, duplicate, stale, send_errors;
 	uint64_t first_rx_ns;   /* when the first frame at or above floor arrived (0: none yet) */
+	enum upci_port_mode mode; /* DST's: take() sleeps on the rx vector of an idle queue unless POLL */
 };
 
 static int take(struct flow *fl)
 {
 	struct upci_pkt pkts[BURST];
-	int n = upci_port_rx_burst(fl->dst, 0, pkts, BURST);
+	int n = upci_port_rx(fl->dst, 0, pkts, BURST);
 
 	for (int i = 0; i < n; i++) {
 		uint32_t seq = intact(&pkts[i], fl->limit);
@@ -170,9 +171,9 @@ static void stream(struct flow *fl, uint32_t count, unsigned timeout_ms)
 	}
 }
 
-static int open_port(const char *bdf, struct upci_port **p)
+static int open_port(const char *bdf, enum upci_port_mode mode, struct upci_port **p)
 {
-	struct upci_port_cfg cfg = { .rx_queues = 1, .tx_queues = 1 };
+	struct upci_port_cfg cfg = { .rx_queues = 1, .tx_queues = 1, .mode = mode, .wait_timeout_ms = 20 };
 	int rc = upci_port_open(bdf, &cfg, p);
 
 	return rc ? rc : upci_port_start(*p);
@@ -198,12 +199,13 @@ static long wait_link(struct upci_port *p, unsigned ms)
 	return (long)((now_ns() - t0) / 1000000);
 }
 
-static int open_flow(struct flow *fl, const char *src, const char *dst, uint32_t limit)
+static int open_flow(struct flow *fl, const char *src, const char *dst, uint32_t limit, enum upci_port_mode mode)
 {
 	memset(fl, 0, sizeof(*fl));
 	fl->limit = limit;
+	fl->mode = mode;
 	fl->seen = calloc(limit, 1);
-	if (!fl->seen || open_port(src, &fl->src) || open_port(dst, &fl->dst))
+	if (!fl->seen || open_port(src, UPCI_PORT_POLL, &fl->src) || open_port(dst, mode, &fl->dst))
 		return -1;
 	return wait_link(fl->src, 5000) < 0 || wait_link(fl->dst, 5000) < 0 ? -1 : 0;
 }
@@ -307,7 +309,7 @@ static int cmd_reset(const char *src, const char *dst, unsigned rounds)
 	double reset_ms, recover_ms, worst_reset = 0, worst_recover = 0;
 	uint64_t t0 = now_ns();
 
-	if (!check(open_flow(&fl, src, dst, (rounds + 1) * (2 * STREAM + PARK)) == 0, "%s -> %s up, link up", src,
+	if (!check(open_flow(&fl, src, dst, (rounds + 1) * (2 * STREAM + PARK), UPCI_PORT_POLL) == 0, "%s -> %s up, link up", src,
 		   dst)) {
 		close_flow(&fl);
 		return tap_done();
@@ -356,7 +358,7 @@ static bool monotonic(const struct upci_port_stats *a, const struct upci_port_st
 	       b->rx_missed >= a->rx_missed && b->drv_rx_dropped >= a->drv_rx_dropped;
 }
 
-static int cmd_flap(const char *src, const char *dst, const char *qemu_id, unsigned flaps)
+static int cmd_flap(const char *src, const char *dst, const char *qemu_id, unsigned flaps, enum upci_port_mode mode)
 {
 	struct upci_port_stats s_prev = { 0 }, d_prev = { 0 }, s_now, d_now;
 	struct flow fl;
@@ -364,7 +366,8 @@ static int cmd_flap(const char *src, const char *dst, const char *qemu_id, unsig
 	uint64_t t0, t_storm_end = 0, deadline, backwards = 0, samples = 0;
 	long link_ms;
 
-	if (!req || !check(open_flow(&fl, src, dst, 4000000) == 0, "%s -> %s up, link up", src, dst)) {
+	if (!req || !check(open_flow(&fl, src, dst, 4000000, mode) == 0, "%s -> %s (received in %s mode) up, link up",
+			   src, dst, upci_port_mode_name(mode))) {
 		free(req);
 		close_flow(&fl);
 		return tap_done();
@@ -416,6 +419,9 @@ static int cmd_flap(const char *src, const char *dst, const char *qemu_id, unsig
 	      fl.corrupt + fl.duplicate + fl.stale, "receiver's counters add up: device received %" PRIu64 " = delivered %"
 	      PRIu64 " + dropped %" PRIu64 "; the application took %" PRIu64, d_now.rx_packets, d_now.q_rx_packets[0],
 	      d_now.drv_rx_dropped, fl.received);
+	if (mode != UPCI_PORT_POLL)
+		check(d_now.interrupt_wakeups > 0, "%s mode: the rx vector woke the receiver %" PRIu64 " times through the "
+		      "storm (%" PRIu64 " timeouts)", upci_port_mode_name(mode), d_now.interrupt_wakeups, d_now.timeouts);
 	check(!fl.corrupt && !fl.duplicate, "storm: sent %u, received %" PRIu64 ", lost %" PRIu64 " (while the link was "
 	      "down), corrupt %" PRIu64 ", duplicate %" PRIu64 "; %" PRIu64 " link interrupts serviced (changes coalesce)",
 	      fl.seq, fl.received, fl.seq - fl.received, fl.corrupt, fl.duplicate, d_now.link_changes);
@@ -583,10 +589,12 @@ static int cmd_nonviable(const char *bdf, const char *other)
 
 int main(int argc, char **argv)
 {
+	enum upci_port_mode mode;
+
 	if (argc == 5 && !strcmp(argv[1], "reset"))
 		return cmd_reset(argv[2], argv[3], (unsigned)strtoul(argv[4], NULL, 0));
-	if (argc == 6 && !strcmp(argv[1], "flap"))
-		return cmd_flap(argv[2], argv[3], argv[4], (unsigned)strtoul(argv[5], NULL, 0));
+	if (argc == 7 && !strcmp(argv[1], "flap") && !upci_port_mode_parse(argv[6], &mode))
+		return cmd_flap(argv[2], argv[3], argv[4], (unsigned)strtoul(argv[5], NULL, 0), mode);
 	if (argc == 5 && !strcmp(argv[1], "cycles"))
 		return cmd_cycles(argv[2], (unsigned)strtoul(argv[3], NULL, 0), (unsigned)strtoul(argv[4], NULL, 0));
 	if (argc == 3 && !strcmp(argv[1], "absent"))
@@ -597,7 +605,7 @@ int main(int argc, char **argv)
 		printf("%" PRIu64 "\n", now_ns());
 		return 0;
 	}
-	fprintf(stderr, "usage: vm_faults reset SRC DST ROUNDS | flap SRC DST QEMU_ID FLAPS | cycles BDF DEV_N PORT_N"
+	fprintf(stderr, "usage: vm_faults reset SRC DST ROUNDS | flap SRC DST QEMU_ID FLAPS MODE | cycles BDF DEV_N PORT_N"
 		" | absent BDF | nonviable BDF OTHER | now\n");
 	return 2;
 }
