@@ -66,7 +66,13 @@ echo e1000e > "/sys/bus/pci/devices/$p1/driver_override"
 echo "$p1" > /sys/bus/pci/drivers_probe
 grp() { basename "$(readlink "/sys/bus/pci/devices/$1/iommu_group")"; }
 drv=$(basename "$(readlink "/sys/bus/pci/devices/$p1/driver")")
-[ "$(grp "$p0")" = "$(grp "$p1")" ] && [ "$drv" = e1000e ]
-tap_ok $? "$p0 and $p1 share IOMMU group $(grp "$p0"); $p1 is bound to ${drv:-nothing}"
-tap_run "$bin" nonviable "$p0" "$p1"
+if [ "$UPCI_VM_ARCH" = aarch64 ] && [ "$(grp "$p0")" != "$(grp "$p1")" ]; then
+	# Seen on the aarch64 6.12 guest (SMMUv3): the kernel gives each function its own group; no group of two.
+	tap_n=$((tap_n + 1))
+	echo "ok $tap_n - non-viable group # SKIP the aarch64 kernel put $p0 and $p1 in groups $(grp "$p0") and $(grp "$p1")"
+else
+	[ "$(grp "$p0")" = "$(grp "$p1")" ] && [ "$drv" = e1000e ]
+	tap_ok $? "$p0 and $p1 share IOMMU group $(grp "$p0"); $p1 is bound to ${drv:-nothing}"
+	tap_run "$bin" nonviable "$p0" "$p1"
+fi
 tap_end
