@@ -25,14 +25,18 @@ i=0
 while [ ! -s "$log" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
 "$port" feed "$feed" "$sink" 4000000 > /tmp/feed.out 2>&1 &
 feeder=$!
-sleep 2.5
-moving=$(sed -n 's/^l2fwd: \([0-9]*\) frames a->b.*/\1/p' "$log" | tail -n 1)
+# kill once frames flow through l2fwd (its line per second), within 60 s (opening the feeder takes a while)
+moving=0 i=0
+while [ "${moving:-0}" -lt 1000 ] && [ $i -lt 600 ]; do
+	sleep 0.1; i=$((i + 1))
+	moving=$(sed -n 's/^l2fwd: \([0-9]*\) frames a->b.*/\1/p' "$log" | tail -n 1)
+done
 t0=$("$bin" now)
 kill -9 "$fwd" "$feeder"
 wait "$fwd" 2>/dev/null; frc=$?
 wait "$feeder" 2>/dev/null
 sed 's/^/# killed: /' "$log"
-[ "${moving:-0}" -gt 0 ] && [ "$frc" = 137 ]
+[ "${moving:-0}" -ge 1000 ] && [ "$frc" = 137 ]
 tap_ok $? "kill -9 of l2fwd while it forwarded (${moving:-0} frames a->b by then; exit $frc) and of the feeder"
 : > "$log"
 "$examples/l2fwd" --mode poll --quiet "$a" "$b" >> "$log" 2>&1 &
