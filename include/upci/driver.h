@@ -9,7 +9,8 @@
  *
  * What the port layer guarantees a driver:
  *  - ops are called in this order: init, rx_queue_setup/tx_queue_setup for every queue, then any of
- *    start/stop/burst/arm/link/stats/raise_irq, and close last (also after a failed init step);
+ *    start/stop/burst/arm/link/stats/raise_irq/reset, and close last (also after a failed init step); reset
+ *    only on a stopped device, with no other op running;
  *  - queue numbers are below the counts init returned; burst sizes are at most 64 per call;
  *  - a queue's burst, ready, arm and disarm ops are called from one thread at a time (the queue's);
  *  - once the device is removed only stats and close are called; close is told so (@removed). Neither may
