@@ -418,6 +418,40 @@ int upci_port_stop(struct upci_port *port)
 	return rc;
 }
 
+/* The device's counters into the driver's accumulators before a reset clears them (upci/driver.h @reset). */
+static void save_counters(struct upci_port *port)
+{
+	struct upci_port_stats discard;
+
+	memset(&discard, 0, sizeof(discard));
+	port->ops->stats(port->priv, &discard);
+}
+
+int upci_port_reset(struct upci_port *port)
+{
+	bool was_started = port->started;
+	int rc;
+
+	if (removed(port))
+		return -ENODEV;
+	if (!port->ops->reset) {
+		upci_log(UPCI_LOG_ERR, LOG_PORT, "%s: driver %s cannot re-initialise a reset device; close and reopen the "
+			 "port instead", upci_port_name(port), port->drv->name);
+		return -EOPNOTSUPP;
+	}
+	/* Each step that fails has logged its line (bus layer, driver); the port is then left stopped. */
+	rc = upci_port_stop(port); /* the rings give every buffer back: nothing of before is delivered after */
+	if (!rc) {
+		save_counters(port);
+		rc = upci_dev_reset(port->dev);
+	}
+	if (!rc)
+		rc = removed(port) ? -ENODEV : port->ops->reset(port->priv);
+	if (!rc && was_started)
+		rc = upci_port_start(port);
+	return rc;
+}
+
 const struct upci_port_info *upci_port_info(const struct upci_port *port)
 {
 	return &port->info;

@@ -278,10 +278,9 @@ static void init_tx(struct e1000e *nic)
 }
 
 /* Step 10: all five causes to their own MSI-X vector (as Linux's e1000_configure_msix), throttling. */
-static int init_interrupts(struct e1000e *nic)
+static void route_interrupts(struct e1000e *nic)
 {
 	uint32_t ivar = E1000E_IVAR_TX_EVERY_WB, queue_causes = 0;
-	int rc;
 
 	for (unsigned v = 0; v < E1000E_MSIX_VECTORS; v++) {
 		ivar |= e1000e_ivar(e1000e_vector_routes[v].ivar, v);
@@ -294,6 +293,13 @@ static int init_interrupts(struct e1000e *nic)
 	wr(nic, E1000E_ITR, 0);
 	for (unsigned v = 0; v < E1000E_MSIX_VECTORS; v++)
 		wr(nic, E1000E_EITR0 + 4 * v, v == VEC_OTHER ? 0 : us_to_itr(nic->cfg.eitr_us));
+}
+
+static int init_interrupts(struct e1000e *nic)
+{
+	int rc;
+
+	route_interrupts(nic);
 	rc = upci_irqs_open(nic->dev, UPCI_IRQ_MSIX, &nic->irqs);
 	if (!rc)
 		rc = upci_irqs_enable(nic->irqs, 0, E1000E_MSIX_VECTORS);
@@ -454,6 +460,32 @@ static void e1000e_close(void *priv, bool removed)
 	free(nic);
 }
 
+/*
+ * After VFIO_DEVICE_RESET (the port stopped us first: every buffer is back in its pool): the bring-up of init
+ * again on the same rings and vectors. The kernel restored config space and the MSI-X table; the registers are
+ * the device's defaults. The counters it still holds counted frames since the port's last read: accumulated.
+ */
+static int e1000e_reset(void *priv)
+{
+	struct e1000e *nic = priv;
+	int rc = upci_dev_enable(nic->dev);
+
+	if (!rc)
+		rc = reset_device(nic);
+	if (rc)
+		return rc;
+	init_mac(nic);
+	collect_stats(nic);
+	init_rx(nic);
+	init_tx(nic);
+	for (unsigned q = 0; q < nic->cfg.rx_queues; q++)
+		nic->rxq[q].next = 0;
+	route_interrupts(nic);
+	wr(nic, E1000E_IMS, E1000E_ICR_LSC | E1000E_ICR_OTHER);
+	nic->started = false;
+	return 0;
+}
+
 static void e1000e_link_get(void *priv, struct upci_link *out)
 {
 	struct e1000e *nic = priv;
@@ -577,6 +609,7 @@ static const struct upci_driver_ops e1000e_ops = {
 	.link_event = e1000e_link_event,
 	.stats = e1000e_stats,
 	.raise_irq = e1000e_raise_irq,
+	.reset = e1000e_reset,
 };
 
 static const struct upci_pci_id e1000e_ids[] = {
