@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "e1000e_ring.h"
+#include "upci/log.h"
 
 /*
  * Descriptor memory is shared with the device. Publishing: every descriptor write comes before the tail
@@ -169,4 +170,63 @@ unsigned e1000e_txq_burst(struct e1000e_txq *q, struct upci_pkt *pkts, unsigned 
 	if (sent)
 		upci_bar_write32(q->regs, q->tdt_reg, q->tail);
 	return sent;
+}
+
+/* ---- dead-DMA watchdog: off the data path (the port layer's periodic check) ---- */
+
+#define DMA_STALL_HINT "its DMA does not reach memory, most likely an IOMMU translation failure (see the IOMMU's " \
+	"fault log: dmesg DMAR lines, QEMU's vtd_iommu_translate); check the IOMMU setup and reopen the port"
+
+void e1000e_watch_reset(struct e1000e_watch *w, uint64_t good_rx)
+{
+	*w = (struct e1000e_watch){ .good_rx = good_rx };
+}
+
+/* One observation: @stuck at descriptor @at now. Return: true when it has been so for the bound, first time. */
+static bool watch_step(struct e1000e_watch *w, bool stuck, uint32_t at, uint64_t now_ms)
+{
+	if (!stuck || !w->armed || w->at != at) {
+		w->armed = stuck;
+		w->at = at;
+		w->since_ms = now_ms;
+		return false;
+	}
+	if (w->reported || now_ms - w->since_ms < E1000E_DMA_STALL_MS)
+		return false;
+	w->reported = true;
+	return true;
+}
+
+int e1000e_txq_watch(struct e1000e_txq *q, const char *dev, uint64_t now_ms)
+{
+	uint32_t mask = q->size - 1, queued = (q->tail - q->clean) & mask, tdh = upci_bar_read32(q->regs, q->tdh_reg);
+	const volatile struct e1000e_tx_desc *d = &q->ring[q->clean];
+	uint32_t ahead = (tdh - q->clean) & mask; /* how far the device says it got; TDH is untrusted: bounded */
+	bool stuck = queued && !(d->sta & E1000E_TXD_STA_DD) && tdh < q->size && ahead && ahead <= queued;
+
+	if (!watch_step(&q->watch, stuck, q->clean, now_ms))
+		return 0;
+	q->stats.dma_stall = 1;
+	upci_log(UPCI_LOG_ERR, "e1000e", "%s: tx queue %u stalled: the device took %u of %u queued descriptors (TDH %u, "
+		 "oldest %u) but wrote none back (no DD) in %u s: " DMA_STALL_HINT, dev, q->index, ahead, queued, tdh,
+		 q->clean, E1000E_DMA_STALL_MS / 1000);
+	return 1;
+}
+
+int e1000e_rxq_watch(struct e1000e_rxq *q, const char *dev, uint64_t now_ms, uint64_t good_rx)
+{
+	uint32_t mask = q->size - 1, rdh = upci_bar_read32(q->regs, q->rdh_reg);
+	const volatile union e1000e_rx_desc *d = &q->ring[q->next];
+	uint32_t ahead = (rdh - q->next) & mask; /* RDH is untrusted: bounded */
+	bool stuck = !(d->wb.status_error & E1000E_RXD_STAT_DD) && rdh < q->size && ahead && good_rx > q->watch.good_rx;
+
+	if (!stuck)
+		q->watch.good_rx = good_rx; /* progress, or nothing for this queue: frames counted so far are not its */
+	if (!watch_step(&q->watch, stuck, q->next, now_ms))
+		return 0;
+	q->stats.dma_stall = 1;
+	upci_log(UPCI_LOG_ERR, "e1000e", "%s: rx queue %u stalled: the device counted %llu good frames (GPRC) and moved "
+		 "RDH to %u (next %u) but wrote no descriptor back (no DD) in %u s: " DMA_STALL_HINT, dev, q->index,
+		 (unsigned long long)(good_rx - q->watch.good_rx), rdh, q->next, E1000E_DMA_STALL_MS / 1000);
+	return 1;
 }

@@ -9,6 +9,7 @@
 #ifndef UPCI_E1000E_RING_H
 #define UPCI_E1000E_RING_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "upci/io.h"
@@ -66,6 +67,7 @@ struct e1000e_rx_stats {
 	uint64_t bad_length;   /* write-back length 0 or beyond the buffer: dropped */
 	uint64_t bad_status;   /* frame errors, or a frame split across descriptors: dropped */
 	uint64_t no_buffer;    /* the pool was empty: frame dropped, buffer recycled */
+	uint64_t dma_stall;    /* 1 once the watchdog found the queue's write-backs missing (e1000e_rxq_watch()) */
 };
 
 struct e1000e_tx_stats {
@@ -73,6 +75,22 @@ struct e1000e_tx_stats {
 	uint64_t bad_length;   /* refused: length 0 or beyond the buffer */
 	uint64_t foreign_buffer; /* refused: not a buffer of the pool the packet names */
 	uint64_t ring_full;    /* not queued: the ring had no room (the caller keeps them) */
+	uint64_t dma_stall;    /* 1 once the watchdog found the queue's write-backs missing (e1000e_txq_watch()) */
+};
+
+/* How long a queue may show no write-back, with the device's head past it, before it is reported. */
+#define E1000E_DMA_STALL_MS 2000u
+
+/*
+ * struct e1000e_watch - a queue's dead-DMA watchdog state: the descriptor index the queue was last seen stuck
+ * at, since when, and (rx) the device's good-frame count at its last progress. Reset at start.
+ */
+struct e1000e_watch {
+	bool armed;              /* the queue looked stuck at @at at the last check */
+	bool reported;           /* said once: never again until the next start */
+	uint32_t at;
+	uint64_t since_ms;
+	uint64_t good_rx;        /* rx: GPRC (accumulated) when the queue last made progress */
 };
 
 struct e1000e_rxq {
@@ -84,9 +102,11 @@ struct e1000e_rxq {
 	struct upci_pktpool *pool;
 	const struct upci_bar *regs;
 	uint32_t rdt_reg;        /* RDT offset of this queue */
+	uint32_t rdh_reg;        /* RDH offset (read by the watchdog only) */
 	uint32_t irq_cause;      /* its interrupt cause (ICR/IMS bit) */
 	uint16_t index;
 	struct e1000e_rx_stats stats;
+	struct e1000e_watch watch;
 };
 
 struct e1000e_txq {
@@ -99,8 +119,10 @@ struct e1000e_txq {
 	struct upci_pktpool **pools; /* the pool each in-flight buffer goes back to */
 	const struct upci_bar *regs;
 	uint32_t tdt_reg;
+	uint32_t tdh_reg;        /* TDH offset (read by the watchdog only) */
 	uint16_t index;
 	struct e1000e_tx_stats stats;
+	struct e1000e_watch watch;
 };
 
 /* Fill every descriptor but one with a buffer and hand them to the device (RDT). Return: 0, -ENOMEM. */
@@ -116,5 +138,19 @@ unsigned e1000e_txq_clean(struct e1000e_txq *q);
 unsigned e1000e_txq_burst(struct e1000e_txq *q, struct upci_pkt *pkts, unsigned n);
 /* Free descriptors (what a burst can take now, after a clean). */
 uint32_t e1000e_txq_room(const struct e1000e_txq *q);
+
+/*
+ * Dead-DMA watchdog (as Linux e1000e's "Detected Hardware Unit Hang"), called from the port layer's periodic
+ * check, never per packet. A queue is stuck when the device has moved its head past descriptors that carry no
+ * write-back: tx: frames in flight, the oldest not done (DD), TDH past it (within the frames in flight); rx: the next descriptor
+ * not done, RDH past it, and the device counted good frames (@good_rx, GPRC accumulated) since the queue
+ * last made progress. Stuck at the same descriptor for E1000E_DMA_STALL_MS, it is reported: one error line
+ * naming @dev, the queue and the likely cause, and stats.dma_stall set to 1; once until
+ * e1000e_watch_reset(). @now_ms: a monotonic clock. Return: 1 when this call reported, else 0.
+ */
+int e1000e_txq_watch(struct e1000e_txq *q, const char *dev, uint64_t now_ms);
+int e1000e_rxq_watch(struct e1000e_rxq *q, const char *dev, uint64_t now_ms, uint64_t good_rx);
+/* Forget what the watchdog saw (at start: the rings begin anew); @good_rx: GPRC accumulated now. */
+void e1000e_watch_reset(struct e1000e_watch *w, uint64_t good_rx);
 
 #endif
