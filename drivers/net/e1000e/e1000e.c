@@ -64,6 +64,7 @@ struct e1000e {
 	void **buf_slots;
 	struct upci_pktpool **pool_slots;
 	struct e1000e_acc acc;
+	uint64_t watched_rx;     /* acc.rx_packets at the last watchdog check */
 	bool started;
 };
 
@@ -396,6 +397,7 @@ static int e1000e_start(void *priv)
 	}
 	for (unsigned q = 0; q < nic->cfg.rx_queues; q++)
 		e1000e_watch_reset(&nic->rxq[q].watch, nic->acc.rx_packets);
+	nic->watched_rx = nic->acc.rx_packets;
 	for (unsigned q = 0; q < nic->cfg.tx_queues; q++)
 		e1000e_watch_reset(&nic->txq[q].watch, 0);
 	if (nic->cfg.promiscuous)
@@ -564,11 +566,17 @@ static void e1000e_watchdog(void *priv, uint64_t now_ms)
 	struct e1000e *nic = priv;
 	const char *name = upci_dev_name(nic->dev);
 
+	bool moved = false, vanish;
+
 	if (!nic->started || upci_dev_removed(nic->dev))
 		return;
 	collect_stats(nic); /* GPRC: the device's count of frames it received */
 	for (unsigned q = 0; q < nic->cfg.rx_queues; q++)
-		e1000e_rxq_watch(&nic->rxq[q], name, now_ms, nic->acc.rx_packets);
+		moved |= e1000e_rxq_moved(&nic->rxq[q]);
+	vanish = nic->acc.rx_packets > nic->watched_rx && !moved; /* counted, and no queue saw a write-back */
+	nic->watched_rx = nic->acc.rx_packets;
+	for (unsigned q = 0; q < nic->cfg.rx_queues; q++)
+		e1000e_rxq_watch(&nic->rxq[q], name, now_ms, nic->acc.rx_packets, vanish);
 	for (unsigned q = 0; q < nic->cfg.tx_queues; q++)
 		e1000e_txq_watch(&nic->txq[q], name, now_ms);
 }

@@ -213,20 +213,30 @@ int e1000e_txq_watch(struct e1000e_txq *q, const char *dev, uint64_t now_ms)
 	return 1;
 }
 
-int e1000e_rxq_watch(struct e1000e_rxq *q, const char *dev, uint64_t now_ms, uint64_t good_rx)
+bool e1000e_rxq_moved(struct e1000e_rxq *q)
+{
+	const volatile union e1000e_rx_desc *d = &q->ring[q->next];
+	bool moved = !q->watch.looked || q->watch.seen != q->next || (d->wb.status_error & E1000E_RXD_STAT_DD);
+
+	q->watch.looked = true;
+	q->watch.seen = q->next;
+	return moved;
+}
+
+int e1000e_rxq_watch(struct e1000e_rxq *q, const char *dev, uint64_t now_ms, uint64_t good_rx, bool frames_vanish)
 {
 	uint32_t mask = q->size - 1, rdh = upci_bar_read32(q->regs, q->rdh_reg);
 	const volatile union e1000e_rx_desc *d = &q->ring[q->next];
 	uint32_t ahead = (rdh - q->next) & mask; /* RDH is untrusted: bounded */
-	bool stuck = !(d->wb.status_error & E1000E_RXD_STAT_DD) && rdh < q->size && ahead && good_rx > q->watch.good_rx;
+	bool stuck = !(d->wb.status_error & E1000E_RXD_STAT_DD) && ((rdh < q->size && ahead) || frames_vanish);
 
 	if (!stuck)
 		q->watch.good_rx = good_rx; /* progress, or nothing for this queue: frames counted so far are not its */
 	if (!watch_step(&q->watch, stuck, q->next, now_ms))
 		return 0;
 	q->stats.dma_stall = 1;
-	upci_log(UPCI_LOG_ERR, "e1000e", "%s: rx queue %u stalled: the device counted %llu good frames (GPRC) and moved "
-		 "RDH to %u (next %u) but wrote no descriptor back (no DD) in %u s: " DMA_STALL_HINT, dev, q->index,
-		 (unsigned long long)(good_rx - q->watch.good_rx), rdh, q->next, E1000E_DMA_STALL_MS / 1000);
+	upci_log(UPCI_LOG_ERR, "e1000e", "%s: rx queue %u stalled: the device moved RDH to %u (next %u) and counted %llu "
+		 "good frames (GPRC) but wrote no descriptor back (no DD) in %u s: " DMA_STALL_HINT, dev, q->index, rdh,
+		 q->next, (unsigned long long)(good_rx - q->watch.good_rx), E1000E_DMA_STALL_MS / 1000);
 	return 1;
 }

@@ -91,6 +91,8 @@ struct e1000e_watch {
 	uint32_t at;
 	uint64_t since_ms;
 	uint64_t good_rx;        /* rx: GPRC (accumulated) when the queue last made progress */
+	bool looked;             /* rx: @seen is valid (e1000e_rxq_moved()) */
+	uint32_t seen;           /* rx: the queue's next descriptor at the last check */
 };
 
 struct e1000e_rxq {
@@ -141,15 +143,18 @@ uint32_t e1000e_txq_room(const struct e1000e_txq *q);
 
 /*
  * Dead-DMA watchdog (as Linux e1000e's "Detected Hardware Unit Hang"), called from the port layer's periodic
- * check, never per packet. A queue is stuck when the device has moved its head past descriptors that carry no
- * write-back: tx: frames in flight, the oldest not done (DD), TDH past it (within the frames in flight); rx: the next descriptor
- * not done, RDH past it, and the device counted good frames (@good_rx, GPRC accumulated) since the queue
- * last made progress. Stuck at the same descriptor for E1000E_DMA_STALL_MS, it is reported: one error line
- * naming @dev, the queue and the likely cause, and stats.dma_stall set to 1; once until
- * e1000e_watch_reset(). @now_ms: a monotonic clock. Return: 1 when this call reported, else 0.
+ * check, never per packet. A queue is stuck when the device went on without its write-backs reaching memory:
+ * tx: frames in flight, the oldest not done (DD), TDH past it (within the frames in flight); rx: the next
+ * descriptor not done and either RDH past it, or (@frames_vanish) the device counted good frames (GPRC) since
+ * the last check while no rx queue showed a write-back. Stuck at the same descriptor for E1000E_DMA_STALL_MS,
+ * it is reported: one error line naming @dev, the queue and the likely cause, and stats.dma_stall set to 1;
+ * once until e1000e_watch_reset(). @now_ms: a monotonic clock; @good_rx: GPRC accumulated (for the line).
+ * Heads are device registers, untrusted: bounded before use. Return: 1 when this call reported, else 0.
  */
 int e1000e_txq_watch(struct e1000e_txq *q, const char *dev, uint64_t now_ms);
-int e1000e_rxq_watch(struct e1000e_rxq *q, const char *dev, uint64_t now_ms, uint64_t good_rx);
+int e1000e_rxq_watch(struct e1000e_rxq *q, const char *dev, uint64_t now_ms, uint64_t good_rx, bool frames_vanish);
+/* Has rx queue @q shown a write-back since the last call (its next moved, or a done descriptor waits)? */
+bool e1000e_rxq_moved(struct e1000e_rxq *q);
 /* Forget what the watchdog saw (at start: the rings begin anew); @good_rx: GPRC accumulated now. */
 void e1000e_watch_reset(struct e1000e_watch *w, uint64_t good_rx);
 
