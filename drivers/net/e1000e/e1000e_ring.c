@@ -175,7 +175,7 @@ unsigned e1000e_txq_burst(struct e1000e_txq *q, struct upci_pkt *pkts, unsigned 
 /* ---- dead-DMA watchdog: off the data path (the port layer's periodic check) ---- */
 
 #define DMA_STALL_HINT "its DMA does not reach memory, most likely an IOMMU translation failure (see the IOMMU's " \
-	"fault log: dmesg DMAR lines, QEMU's vtd_iommu_translate); check the IOMMU setup and reopen the port"
+	"fault log: dmesg DMAR or SMMU lines, QEMU's vtd_iommu_translate); check the IOMMU setup and reopen the port"
 
 void e1000e_watch_reset(struct e1000e_watch *w, uint64_t good_rx)
 {
