@@ -29,7 +29,7 @@ except (OSError, ValueError) as e:
     check(False, f"bench.json readable ({e})")
 
 irq = b.get("irq", {})
-for m in ("ics", "ics_raw", "ics_epoll", "ics_busy", "loopback", "eventfd"):
+for m in ("ics", "ics_raw", "ics_epoll", "ics_busy", "ics_paired_upci", "ics_paired_read", "loopback", "eventfd"):
     check("p50_us" in irq.get(m, {}) and "p99_us" in irq[m], f"irq.{m} has p50/p99")
 rtt = b.get("rtt", {})
 methods = ["upci_poll", "upci_interrupt", "upci_hybrid", "kernel"] + (["dpdk_poll"] if want_dpdk else [])
@@ -39,6 +39,10 @@ for m in methods:
 pps = b.get("pps", {})
 check(pps.get("upci", {}).get("tx_rx", 0) > 0 and pps.get("upci", {}).get("fwd", 0) > 0, "pps.upci tx_rx and fwd")
 check(pps.get("upci", {}).get("lost", 1) == 0, "pps.upci: no frame lost")
+for m in ("q1", "q2", "both"):
+    sc = pps.get("scale", {}).get(m, {})
+    check(sc.get("pps", 0) > 0 and "rx_cpu_ns_per_frame" in sc, f"pps.scale.{m} measured")
+    check(sc.get("lost", 1) == 0, f"pps.scale.{m}: no frame lost ({sc.get('lost')})")
 if want_dpdk:
     check(pps.get("dpdk", {}).get("tx_rx", 0) > 0 and pps.get("dpdk", {}).get("fwd", 0) > 0, "pps.dpdk tx_rx and fwd")
 idle = b.get("idle", {})
@@ -49,6 +53,8 @@ check(idle.get("interrupt", {}).get("cpu_pct", 100) < 5, f"idle CPU in interrupt
 check("mapped_ns" in b.get("mmio", {}) and "trapped_ns" in b.get("mmio", {}), "mmio mapped and trapped")
 if want_callgrind:
     check(b.get("driver", {}).get("instructions_per_packet", 0) > 0, "driver.instructions_per_packet counted")
+    check(b.get("driver", {}).get("reference_instructions_per_packet", 0) > 0,
+          "driver.reference_instructions_per_packet counted (the ixy-style loop)")
 check(all(k in b.get("env", {}) for k in ("kernel", "qemu", "cpu", "date")), "env: kernel, qemu, cpu, date")
 for png in ("irq_cdf.png", "rtt_cdf.png"):
     check(os.path.getsize(os.path.join(results, png)) > 0 if os.path.exists(os.path.join(results, png)) else False,

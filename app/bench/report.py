@@ -53,11 +53,26 @@ def latency_rows(section, order, baseline):
     return rows
 
 
+def wait_overhead_rows(irq):
+    """upci_irqs_wait() against a bare read() of the same eventfd, trials alternating (issue goal: p50 <= 1.05x,
+    p99 <= 1.10x)."""
+    u, r = irq.get("ics_paired_upci", {}), irq.get("ics_paired_read", {})
+    if "p50_us" not in u or "p50_us" not in r:
+        return [f"  {'upci wait vs read()':<22} {'(not measured)':>34}"]
+    return [f"  {'ics_paired_read':<22} {r['p50_us']:10.1f} {r['p99_us']:10.1f} {r.get('max_us', 0):10.1f}",
+            f"  {'ics_paired_upci':<22} {u['p50_us']:10.1f} {u['p99_us']:10.1f} {u.get('max_us', 0):10.1f}",
+            f"  upci wait vs bare read() of the same eventfd, alternating trials: p50 "
+            f"{ratio(u['p50_us'], r['p50_us']).strip()} (goal <= 1.05x), p99 {ratio(u['p99_us'], r['p99_us']).strip()}"
+            f" (goal <= 1.10x)"]
+
+
 def table(b):
     out = []
     irq = b.get("irq", {})
+    out.append("percentiles: nearest-rank, for every method")
     out.append("interrupt -> waiting thread (us)        p50        p99        max   p50 vs eventfd")
     out += latency_rows(irq, ["eventfd", "loopback", "ics", "ics_raw", "ics_epoll", "ics_busy"], "eventfd")
+    out += wait_overhead_rows(irq)
     rtt = b.get("rtt", {})
     out.append("round trip A -> B -> A (us)             p50        p99        max   p50 vs kernel")
     out += latency_rows(rtt, ["kernel", "dpdk_poll", "upci_poll", "upci_interrupt", "upci_hybrid"], "kernel")
@@ -69,6 +84,15 @@ def table(b):
             out.append(f"  {name:<22} {m.get('tx_rx', 0):16.0f} {m.get('fwd', 0):10.0f}")
     if d and u:
         out.append(f"  {'ratio':<22} {ratio(u.get('tx_rx'), d.get('tx_rx')):>16} {ratio(u.get('fwd'), d.get('fwd')):>10}")
+    sc = pps.get("scale", {})
+    if sc:
+        base = sc.get("q1", {}).get("pps")
+        out.append("scale (poll mode)                       frames/s   rx CPU ns/frame   vs 1 queue")
+        for key, label in (("q1", "A -> B, 1 rx queue"), ("q2", "A -> B, 2 rx queues (RSS)"),
+                           ("both", "A <-> B, both ports busy")):
+            m = sc.get(key)
+            if m:
+                out.append(f"  {label:<30} {m['pps']:12.0f} {m['rx_cpu_ns_per_frame']:17.0f}   {ratio(m['pps'], base)}")
     idle = b.get("idle", {})
     out.append("receiving thread CPU (% of a core)    no traffic  1000 frames/s")
     for mode in ("poll", "interrupt", "hybrid"):
@@ -82,10 +106,15 @@ def table(b):
     drv = b.get("driver", {})
     if "instructions_per_packet" in drv:
         out.append(f"driver cost                       {drv['instructions_per_packet']:.1f} instructions per packet "
-                   f"(rx + tx, batch {drv.get('batch', 32)}, callgrind)")
+                   f"(rx {drv.get('rx_instructions_per_packet', 0):.1f} + tx {drv.get('tx_instructions_per_packet', 0):.1f}, "
+                   f"batch {drv.get('batch', 32)}, callgrind; goal <= 94)")
+        if "reference_instructions_per_packet" in drv:
+            out.append(f"  ixy-style reference loop        {drv['reference_instructions_per_packet']:.1f} instructions per packet "
+                       f"(no checks, no counters), upci {ratio(drv['instructions_per_packet'], drv['reference_instructions_per_packet']).strip()}")
     di = b.get("dpdk_interrupt")
     if di:
-        out.append(f"DPDK em PMD rx interrupt mode: {di.get('interrupt_wakeups')} interrupt wake-ups, "
+        out.append(f"DPDK em PMD rx interrupt mode (ITR=0xFFFF, the PMD's own choice; no IVAR): "
+                   f"{di.get('interrupt_wakeups')} interrupt wake-ups, "
                    f"{di.get('timeout_wakeups')} timeout wake-ups for {di.get('frames')} frames")
     return "\n".join(out)
 

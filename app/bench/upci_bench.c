@@ -189,11 +189,13 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double pct(const uint64_t *sorted, unsigned n, double p)
+/* Nearest-rank percentile (@permille of 1000) of @n sorted samples, in microseconds: the definition the
+ * kernel and DPDK baselines use too (kernel_rtt.c, dpdk_baseline.c). */
+static double pct(const uint64_t *sorted, unsigned n, unsigned permille)
 {
-	unsigned i = (unsigned)(p * (n - 1) + 0.5);
+	size_t rank = ((size_t)permille * n + 999) / 1000;
 
-	return (double)sorted[i < n ? i : n - 1] / 1e3;
+	return (double)sorted[rank ? rank - 1 : 0] / 1e3;
 }
 
 /* {"p50_us", ..., "samples_us": [...] } from @n nanosecond samples (in trial order). */
@@ -205,10 +207,10 @@ static json_object *latency_json(const uint64_t *ns, unsigned n, unsigned lost)
 	memcpy(s, ns, n * sizeof(*s));
 	qsort(s, n, sizeof(*s), cmp_u64);
 	if (n) {
-		json_object_object_add(o, "p50_us", json_object_new_double(pct(s, n, 0.50)));
-		json_object_object_add(o, "p90_us", json_object_new_double(pct(s, n, 0.90)));
-		json_object_object_add(o, "p99_us", json_object_new_double(pct(s, n, 0.99)));
-		json_object_object_add(o, "p999_us", json_object_new_double(pct(s, n, 0.999)));
+		json_object_object_add(o, "p50_us", json_object_new_double(pct(s, n, 500)));
+		json_object_object_add(o, "p90_us", json_object_new_double(pct(s, n, 900)));
+		json_object_object_add(o, "p99_us", json_object_new_double(pct(s, n, 990)));
+		json_object_object_add(o, "p999_us", json_object_new_double(pct(s, n, 999)));
 		json_object_object_add(o, "max_us", json_object_new_double((double)s[n - 1] / 1e3));
 	}
 	json_object_object_add(o, "trials", json_object_new_int((int)(n + lost)));
@@ -233,7 +235,8 @@ static void print_latency(const char *group, const char *name, json_object *o)
 
 /* ---- irq: device-raised MSI-X, the loopback trigger, and a plain eventfd ---- */
 
-enum wait_kind { WAIT_UPCI, WAIT_READ, WAIT_EPOLL, WAIT_BUSY };
+/* WAIT_PAIRED: odd trials upci_irqs_wait(), even trials a bare read() of the very same eventfd. */
+enum wait_kind { WAIT_UPCI, WAIT_READ, WAIT_EPOLL, WAIT_BUSY, WAIT_PAIRED };
 
 struct irq_run {
 	struct upci_port *port;     /* the device raising the vector; its events are handled every trial */
@@ -245,16 +248,29 @@ struct irq_run {
 	/* Handshake, one trial at a time: the waiter publishes "waiting for t", the trigger side fires, the
 	 * waiter stores its wake time then the trial number, the trigger side takes the sample and acks. */
 	_Atomic uint64_t waiting, woke_seq, woke_time, ack;
-	volatile bool stop;
+	_Atomic bool stop;
 };
 
-static void wait_once(struct irq_run *r)
+/* Trial @t of a paired run: is it the bare read()'s turn? */
+static bool paired_read_turn(const struct irq_run *r, uint64_t t)
+{
+	return r->how == WAIT_PAIRED && t % 2 == 0;
+}
+
+static void wait_once(struct irq_run *r, uint64_t t)
 {
 	uint64_t v;
 
 	switch (r->how) {
-	case WAIT_UPCI:
-		while (upci_irqs_wait(r->irqs, r->vector, 1000) == 0 && !r->stop)
+	case WAIT_PAIRED:
+		if (paired_read_turn(r, t)) {
+			while (read(upci_irqs_fd(r->irqs, r->vector), &v, sizeof(v)) != sizeof(v) && !r->stop)
+				;
+			break;
+		}
+		/* fall through */
+	case WAIT_UPCI: /* no timeout: upci's blocking eventfd, one read(2), as WAIT_READ */
+		while (upci_irqs_wait(r->irqs, r->vector, -1) <= 0 && !r->stop)
 			;
 		break;
 	case WAIT_READ: /* a blocking eventfd: a bare read() */
@@ -286,7 +302,7 @@ static void *irq_waiter(void *arg)
 	pin_to_cpu(1);
 	for (uint64_t t = 1; !r->stop; t++) {
 		atomic_store(&r->waiting, t);
-		wait_once(r);
+		wait_once(r, t);
 		atomic_store(&r->woke_time, now_ns());
 		atomic_store(&r->woke_seq, t);
 		while (atomic_load(&r->ack) != t && !r->stop)
@@ -295,14 +311,12 @@ static void *irq_waiter(void *arg)
 	return NULL;
 }
 
-/* Wake a waiter that the trigger did not reach (so the handshake can go on). */
+/* Wake a waiter that the trigger did not reach (so the handshake can go on, or the run end). */
 static void unstick(struct irq_run *r)
 {
-	if (r->how != WAIT_UPCI)
-		eventfd_write(r->fd, 1);
-	else if (!upci_port_removed(r->port))
-		upci_irqs_trigger(r->irqs, r->vector);
-	/* else the device is gone: the waiter's 1 s timeout lets it see r->stop */
+	bool own = r->how == WAIT_UPCI || r->how == WAIT_PAIRED;
+
+	eventfd_write(own ? upci_irqs_fd(r->irqs, r->vector) : r->fd, 1);
 }
 
 typedef int (*trigger_fn)(struct irq_run *r);
@@ -322,14 +336,22 @@ static bool irq_wake(struct irq_run *r, uint64_t t, uint64_t t0, uint64_t deadli
 	return false;
 }
 
+/* One method's samples in a run. */
+struct irq_samples {
+	uint64_t *ns;
+	unsigned got, lost;
+};
+
 /*
  * Run the trials: waiter blocked -> t0 -> trigger -> the waiter wakes at t1. Samples t1 - t0.
+ * A WAIT_PAIRED run does r->trials of each method, alternating, and fills @out[1] with the bare read()'s.
  * Return: 0 and *@out, -ENODEV (the device was removed: nothing reported), or the trigger's -errno.
  */
 static int irq_measure(struct irq_run *r, trigger_fn trigger, const char *name, json_object **out)
 {
-	uint64_t *ns = calloc(r->trials, sizeof(*ns));
-	unsigned got = 0, lost = 0;
+	unsigned methods = r->how == WAIT_PAIRED ? 2 : 1;
+	struct irq_samples m[2] = { { calloc(r->trials, sizeof(uint64_t)), 0, 0 },
+				    { calloc(r->trials, sizeof(uint64_t)), 0, 0 } };
 	pthread_t th;
 	int rc = 0;
 
@@ -339,7 +361,8 @@ static int irq_measure(struct irq_run *r, trigger_fn trigger, const char *name, 
 	atomic_store(&r->ack, 0);
 	pthread_create(&th, NULL, irq_waiter, r);
 	pin_to_cpu(0);
-	for (uint64_t t = 1, done = 0; done < r->trials && !rc; t++) {
+	for (uint64_t t = 1, done = 0; done < r->trials * methods && !rc; t++) {
+		struct irq_samples *s = &m[paired_read_turn(r, t)];
 		uint64_t t0, deadline = now_ns() + 2000000000ull;
 
 		while (atomic_load(&r->waiting) != t && now_ns() < deadline)
@@ -358,20 +381,25 @@ static int irq_measure(struct irq_run *r, trigger_fn trigger, const char *name, 
 		rc = port_rc(r->port, trigger(r));
 		if (rc)
 			break;
-		if (irq_wake(r, t, t0, deadline, &ns[got]))
-			got++;
+		if (s->got + s->lost == r->trials) { /* this method is done (late duplicates moved the parity) */
+			atomic_store(&r->ack, t);
+			continue;
+		}
+		if (irq_wake(r, t, t0, deadline, &s->ns[s->got]))
+			s->got++;
 		else
-			lost++;
+			s->lost++;
 		atomic_store(&r->ack, t);
 		if ((++done % 500) == 0)
-			progress("irq %s: %" PRIu64 "/%u", name, done, r->trials);
+			progress("irq %s: %" PRIu64 "/%u", name, done, r->trials * methods);
 	}
 	r->stop = true;
 	unstick(r);
 	pthread_join(th, NULL);
-	if (!rc)
-		*out = latency_json(ns, got, lost);
-	free(ns);
+	for (unsigned i = 0; i < methods && !rc; i++)
+		out[i] = latency_json(m[i].ns, m[i].got, m[i].lost);
+	free(m[0].ns);
+	free(m[1].ns);
 	return rc;
 }
 
@@ -399,6 +427,22 @@ static int irq_add(struct irq_run *r, json_object *irq, trigger_fn trigger, cons
 
 	if (!rc)
 		json_object_object_add(irq, name, m);
+	return rc;
+}
+
+/* upci_irqs_wait() and a bare read() on the same vector's own eventfd, trial by trial in turn: the wait
+ * path's overhead with the machine's drift cancelled (ics_paired_upci / ics_paired_read). */
+static int irq_paired(struct irq_run *r, json_object *irq)
+{
+	json_object *m[2];
+	int rc;
+
+	r->how = WAIT_PAIRED;
+	rc = irq_measure(r, trigger_ics, "ics_paired", m);
+	if (!rc) {
+		json_object_object_add(irq, "ics_paired_upci", m[0]);
+		json_object_object_add(irq, "ics_paired_read", m[1]);
+	}
 	return rc;
 }
 
@@ -445,6 +489,10 @@ static int irq_device(struct irq_run *r, json_object *irq)
 	}
 	if (!upci_port_removed(r->port))
 		upci_irqs_rewire(r->irqs, r->vector, upci_irqs_fd(r->irqs, r->vector));
+	if (!rc) {
+		progress("irq: ICS -> upci_irqs_wait and bare read() of the same eventfd, alternating");
+		rc = irq_paired(r, irq);
+	}
 	return rc;
 }
 
@@ -491,7 +539,8 @@ static int bench_irq(const struct opts *o, json_object *root)
 
 /* ---- ports for rtt, pps and idle: A and B, one queue each way ---- */
 
-enum { ETH_BENCH = 0x88b5, RTT_FRAME = 64, PPS_FRAME = 64, BURST = 32 };
+/* Frames of 60 bytes handed to the NIC (64 on the wire with its FCS), as kernel_rtt and the DPDK baseline. */
+enum { ETH_BENCH = 0x88b5, RTT_FRAME = 60, PPS_FRAME = 60, BURST = 32 };
 #define TX_TIMEOUT_NS 100000000ull /* how long a full tx ring is retried before its frames are dropped */
 
 struct pair {
@@ -532,10 +581,11 @@ static int wait_links(struct pair *p)
  * Open and start A and B, receiving in @mode. The hybrid is tuned as for the one-frame ping-pong: a budget
  * of 1, 64 empty polls before it sleeps, sleeps (and interrupt-mode waits) of at most 100 ms.
  */
-static int open_pair(const struct opts *o, enum upci_port_mode mode, struct pair *p)
+/* Open A and B, each with @queues rx and tx queues (2: RSS spreads B's receptions), start, wait for links. */
+static int open_pair_queues(const struct opts *o, enum upci_port_mode mode, unsigned queues, struct pair *p)
 {
-	struct upci_port_cfg cfg = { .rx_queues = 1, .tx_queues = 1, .rx_ring_size = 256, .tx_ring_size = 256,
-				     .mode = mode, .wait_timeout_ms = 100,
+	struct upci_port_cfg cfg = { .rx_queues = queues, .tx_queues = queues, .rx_ring_size = 256,
+				     .tx_ring_size = 256, .mode = mode, .wait_timeout_ms = 100,
 				     .hybrid = { .budget = 1, .idle_polls = 64, .sleep_timeout_ms = 100 } };
 	int rc;
 
@@ -552,6 +602,11 @@ static int open_pair(const struct opts *o, enum upci_port_mode mode, struct pair
 	if (rc)
 		close_pair(p);
 	return rc;
+}
+
+static int open_pair(const struct opts *o, enum upci_port_mode mode, struct pair *p)
+{
+	return open_pair_queues(o, mode, 1, p);
 }
 
 /* A bench frame's header: from A to B, EtherType ETH_BENCH. */
@@ -607,7 +662,7 @@ static int send_frame(struct upci_port *port, const uint8_t *frame, unsigned len
  * Receive one frame on @port's queue 0 in the port's mode (upci_port_rx() polls, sleeps on the vector, or
  * runs the hybrid). Return: 1 with *@pkt, 0 on timeout or stop, -ENODEV, -errno.
  */
-static int recv_frame(struct upci_port *port, struct upci_pkt *pkt, uint64_t timeout_ns, volatile bool *stop)
+static int recv_frame(struct upci_port *port, struct upci_pkt *pkt, uint64_t timeout_ns, _Atomic bool *stop)
 {
 	uint64_t t0 = now_ns();
 
@@ -624,7 +679,7 @@ static int recv_frame(struct upci_port *port, struct upci_pkt *pkt, uint64_t tim
 
 struct reflector {
 	struct upci_port *port;
-	volatile bool stop;
+	_Atomic bool stop;
 	int rc;                     /* why it stopped early: -ENODEV, -errno */
 };
 
@@ -751,7 +806,7 @@ struct pps_rx {
 	struct upci_port *port;
 	_Atomic uint64_t frames;
 	struct upci_port *fwd_to;   /* send each frame back through this port, zero-copy (NULL: count only) */
-	volatile bool stop;
+	_Atomic bool stop;
 	int rc;                     /* why it stopped early: -ENODEV, -errno */
 };
 
@@ -889,6 +944,209 @@ static int pps_run(const struct opts *o, bool forward, double *rate, uint64_t *l
 	return rc;
 }
 
+/* ---- pps at scale: one and two rx queues, and both ports sending at once ---- */
+
+/* A receiving thread on one queue of a port: counts and frees, and its own CPU time. */
+struct scale_rx {
+	struct upci_port *port;
+	unsigned queue;
+	int cpu;
+	_Atomic uint64_t frames;
+	_Atomic bool stop;
+	uint64_t cpu_ns;
+	int rc;
+};
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void *scale_receiver(void *arg)
+{
+	struct scale_rx *r = arg;
+	struct upci_pkt pkts[BURST];
+	uint64_t c0;
+	int rc = 0;
+
+	pin_to_cpu(r->cpu);
+	c0 = thread_cpu_ns();
+	while (!atomic_load(&r->stop) && !run_removed() && rc >= 0) {
+		int n = upci_port_rx_burst(r->port, r->queue, pkts, BURST);
+
+		if (n <= 0) {
+			rc = port_rc(r->port, n);
+			continue;
+		}
+		upci_pkt_free(pkts, (unsigned)n);
+		atomic_fetch_add(&r->frames, (unsigned)n);
+	}
+	r->cpu_ns = thread_cpu_ns() - c0;
+	r->rc = rc < 0 ? rc : 0;
+	return NULL;
+}
+
+/* Frame @i of a scale run: IPv4 (so the 82574L's RSS hashes it) from 10.0.<i % 256>.1 to 10.1.0.1. */
+static void scale_frame(uint8_t *f, const struct pair *p, bool a_to_b, unsigned i)
+{
+	memset(f, 0, PPS_FRAME);
+	memcpy(f, upci_port_info(a_to_b ? p->b : p->a)->mac, 6);
+	memcpy(f + 6, upci_port_info(a_to_b ? p->a : p->b)->mac, 6);
+	f[12] = 0x08, f[13] = 0x00;             /* IPv4 */
+	f[14] = 0x45, f[17] = 46, f[22] = 64, f[23] = 17; /* IHL 5, total length 46, TTL 64, UDP */
+	f[26] = 10, f[27] = 0, f[28] = (uint8_t)i, f[29] = 1;
+	f[30] = 10, f[31] = 1, f[32] = 0, f[33] = 1;
+}
+
+/* Send @n frames from @port's queue 0, frame @seq onwards (IPv4 sources cycling). Return: sent, -errno. */
+static int scale_send(struct upci_port *port, const struct pair *p, bool a_to_b, uint64_t seq, unsigned n)
+{
+	struct upci_pkt pk[BURST];
+	int k = upci_port_pkt_alloc(port, 0, pk, n);
+
+	if (k <= 0)
+		return port_rc(port, k);
+	for (int i = 0; i < k; i++) {
+		scale_frame(pk[i].buf, p, a_to_b, (unsigned)(seq + (uint64_t)i));
+		pk[i].len = PPS_FRAME;
+	}
+	return tx_all(port, pk, (unsigned)k);
+}
+
+/* One direction of traffic: a sender (the calling thread) and the receivers on the other port's queues. */
+struct scale_dir {
+	const struct pair *p;
+	bool a_to_b;
+	struct scale_rx *rx;
+	unsigned n_rx;
+	uint64_t frames, sent;
+	int cpu, rc;
+};
+
+static uint64_t scale_received(const struct scale_dir *d)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < d->n_rx; i++)
+		n += atomic_load(&d->rx[i].frames);
+	return n;
+}
+
+/* Send d->frames frames, at most 256 in flight, until they are counted or 60 s pass. */
+static void *scale_sender(void *arg)
+{
+	struct scale_dir *d = arg;
+	struct upci_port *port = d->a_to_b ? d->p->a : d->p->b;
+	uint64_t t0 = now_ns();
+	unsigned idle = 0;
+
+	pin_to_cpu(d->cpu);
+	while (!run_removed() && scale_received(d) < d->frames && now_ns() - t0 < 60000000000ull) {
+		uint64_t room = d->sent - scale_received(d) < 256 && d->sent < d->frames ? d->frames - d->sent : 0;
+		int k;
+
+		if (!room) {
+			k = ++idle % UPCI_PORT_EVENT_CHECK ? 0 : port_rc(port, upci_port_process_events(port));
+			if (k < 0) {
+				d->rc = k;
+				break;
+			}
+			continue;
+		}
+		k = scale_send(port, d->p, d->a_to_b, d->sent, room < BURST ? (unsigned)room : BURST);
+		if (k < 0) {
+			d->rc = k;
+			break;
+		}
+		d->sent += (unsigned)k;
+	}
+	return NULL;
+}
+
+/*
+ * One scale run: @queues queues per port; traffic A -> B, and with @both B -> A at the same time. Receivers
+ * spin on every queue of the receiving port(s). Adds {pps, rx_cpu_ns_per_frame, lost, frames} as @name.
+ */
+static int scale_run(const struct opts *o, unsigned queues, bool both, const char *name, json_object *scale)
+{
+	struct scale_rx rx[2][2] = { { { 0 } } };
+	struct scale_dir dir[2] = { { 0 } };
+	pthread_t trx[2][2], ttx[2];
+	uint64_t t0, t1, got = 0, sent = 0, cpu = 0;
+	unsigned ndir = both ? 2 : 1;
+	struct pair p;
+	int rc = open_pair_queues(o, UPCI_PORT_POLL, queues, &p);
+	json_object *m;
+
+	if (rc)
+		return rc;
+	for (unsigned d = 0; d < ndir; d++) {
+		dir[d] = (struct scale_dir){ .p = &p, .a_to_b = d == 0, .rx = rx[d], .n_rx = queues,
+					     .frames = o->pps_frames, .cpu = (int)d };
+		for (unsigned q = 0; q < queues; q++) {
+			rx[d][q] = (struct scale_rx){ .port = d == 0 ? p.b : p.a, .queue = q, .cpu = (int)((d + q + 1) % 2) };
+			pthread_create(&trx[d][q], NULL, scale_receiver, &rx[d][q]);
+		}
+	}
+	t0 = now_ns();
+	for (unsigned d = 0; d < ndir; d++)
+		pthread_create(&ttx[d], NULL, scale_sender, &dir[d]);
+	for (unsigned d = 0; d < ndir; d++)
+		pthread_join(ttx[d], NULL);
+	t1 = now_ns();
+	for (unsigned d = 0; d < ndir; d++) {
+		for (unsigned q = 0; q < queues; q++) {
+			atomic_store(&rx[d][q].stop, true);
+			pthread_join(trx[d][q], NULL);
+			got += atomic_load(&rx[d][q].frames);
+			cpu += rx[d][q].cpu_ns;
+			rc = rc ? rc : rx[d][q].rc;
+		}
+		sent += dir[d].sent;
+		rc = rc ? rc : dir[d].rc;
+	}
+	rc = run_removed() ? -ENODEV : rc;
+	close_pair(&p);
+	if (rc)
+		return rc;
+	m = json_object_new_object();
+	{
+		json_object *per = json_object_new_array(); /* what each of B's queues received: RSS at work */
+
+		for (unsigned q = 0; q < queues; q++)
+			json_object_array_add(per, json_object_new_int64((int64_t)atomic_load(&rx[0][q].frames)));
+		json_object_object_add(m, "b_queue_frames", per);
+	}
+	json_object_object_add(m, "pps", json_object_new_double((double)got * 1e9 / (double)(t1 - t0)));
+	json_object_object_add(m, "rx_cpu_ns_per_frame", json_object_new_double(got ? (double)cpu / (double)got : 0));
+	json_object_object_add(m, "lost", json_object_new_int64((int64_t)(sent - got)));
+	json_object_object_add(m, "frames", json_object_new_int64((int64_t)sent));
+	json_object_object_add(m, "queues", json_object_new_int((int)queues));
+	json_object_object_add(scale, name, m);
+	progress("pps scale %s: %.0f frames/s, %" PRIu64 " of %" PRIu64 " received", name,
+		 (double)got * 1e9 / (double)(t1 - t0), got, sent);
+	return 0;
+}
+
+/* pps.scale: 1 and 2 queues A -> B, and 1 queue each way with both ports busy. */
+static int bench_scale(const struct opts *o, json_object *pps)
+{
+	json_object *scale = json_object_new_object();
+	int rc;
+
+	progress("pps scale: A -> B with 1 rx queue, with 2 (RSS), then both ports sending");
+	rc = scale_run(o, 1, false, "q1", scale);
+	if (!rc)
+		rc = scale_run(o, 2, false, "q2", scale);
+	if (!rc)
+		rc = scale_run(o, 1, true, "both", scale);
+	json_object_object_add(pps, "scale", scale);
+	return rc;
+}
+
 static int bench_pps(const struct opts *o, json_object *root)
 {
 	json_object *pps = json_object_new_object(), *upci = json_object_new_object();
@@ -911,6 +1169,8 @@ static int bench_pps(const struct opts *o, json_object *root)
 	json_object_object_add(upci, "lost", json_object_new_int64((int64_t)(lost_one + lost_fwd)));
 	json_object_object_add(upci, "frames", json_object_new_int64(o->pps_frames));
 	json_object_object_add(pps, "upci", upci);
+	if (!rc)
+		rc = bench_scale(o, pps);
 	json_object_object_add(root, "pps", pps);
 	if (!rc)
 		printf("pps   upci tx_rx %12.0f /s   fwd %12.0f /s   lost %" PRIu64 "\n", one, fwd, lost_one + lost_fwd);
@@ -922,7 +1182,7 @@ static int bench_pps(const struct opts *o, json_object *root)
 struct idle_rx {
 	struct upci_port *port;
 	unsigned ms;
-	volatile bool stop;
+	_Atomic bool stop;
 	_Atomic bool done;
 	int rc;                     /* why it stopped early: -ENODEV, -errno */
 	uint64_t cpu_ns, wall_ns, frames;

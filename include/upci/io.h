@@ -97,6 +97,28 @@ static inline void upci_bar_write32(const struct upci_bar *bar, uint64_t off, ui
 	upci_bar_write_slow(bar, off, val, 4);
 }
 
+/**
+ * upci_bar_reg32() - a direct pointer to the aligned 32-bit register at @off when it lies in a mapped
+ * piece, else NULL (the register is served through the region fd). A driver resolves a doorbell once and
+ * writes it with upci_reg_write32(); the pointer stays valid while the device is open (after a removal it
+ * points at memory that swallows writes).
+ */
+static inline volatile uint32_t *upci_bar_reg32(const struct upci_bar *bar, uint64_t off)
+{
+	return upci_bar_is_mapped(bar, off, 4) && !(off & 3) ? (volatile uint32_t *)(bar->base + off) : NULL;
+}
+
+/** upci_reg_write32() - write @val to a register resolved with upci_bar_reg32() (@reg NULL: @bar at @off). */
+static inline void upci_reg_write32(volatile uint32_t *reg, const struct upci_bar *bar, uint64_t off, uint32_t val)
+{
+	if (reg) {
+		upci_io_wmb();
+		*reg = val;
+		return;
+	}
+	upci_bar_write32(bar, off, val);
+}
+
 static inline uint64_t upci_bar_read64(const struct upci_bar *bar, uint64_t off)
 {
 	if (upci_bar_is_mapped(bar, off, 8) && !(off & 7)) {

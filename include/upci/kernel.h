@@ -24,6 +24,10 @@ extern "C" {
  * @open ... @sysconf: same contract as the libc functions of the same names (-1 and errno on failure).
  *            @sysconf is asked only for _SC_PAGESIZE, so a fake can give the library another base page
  *            size (64 KiB, as on some arm64 kernels) than the host it runs on.
+ * @read_nowait: read(2) that never blocks, even on a file opened blocking: -1 with errno EAGAIN when
+ *            nothing is there. The vector eventfds are blocking (a wait without timeout is one read(2));
+ *            their drains use this (preadv2 with RWF_NOWAIT; poll(2) with a zero timeout, then read(2), on a
+ *            kernel that refuses RWF_NOWAIT for the file).
  *
  * A fake may leave an entry NULL only if the code under test never calls it.
  */
@@ -44,6 +48,7 @@ struct upci_kernel_ops {
 	int (*closedir)(DIR *dir);
 	long (*sysconf)(int name);
 	ssize_t (*write)(int fd, const void *buf, size_t len);
+	ssize_t (*read_nowait)(int fd, void *buf, size_t len);
 };
 
 /** upci_kernel_real_ops() - the table of real system calls (the default). */

@@ -71,7 +71,14 @@ int upci_irqs_rewire(struct upci_irqs *irqs, unsigned vector, int fd);
 /** upci_irqs_disable() - turn the mechanism off (vectors keep their eventfds for a later enable). */
 int upci_irqs_disable(struct upci_irqs *irqs);
 
-/** upci_irqs_fd() - vector @vector's eventfd, or -ENOENT when it has none. */
+/**
+ * upci_irqs_fd() - vector @vector's eventfd, or -ENOENT when it has none.
+ *
+ * The eventfd is blocking (no O_NONBLOCK), so that upci_irqs_wait() without a timeout is one read(2).
+ * Watch it with poll/epoll as any fd; a read(2) of it blocks until the vector fires, so consume it without
+ * blocking with upci_irqs_wait(irqs, vector, 0). Setting O_NONBLOCK on it is allowed (the waits still work,
+ * at the cost of a poll(2) each).
+ */
 int upci_irqs_fd(const struct upci_irqs *irqs, unsigned vector);
 
 /** upci_irqs_live() - how many vectors are currently enabled in the kernel. */
@@ -87,8 +94,12 @@ unsigned upci_irqs_full_reenables(const struct upci_irqs *irqs);
 int upci_irqs_trigger(struct upci_irqs *irqs, unsigned vector);
 
 /**
- * upci_irqs_wait() - block until vector @vector fires or @timeout_ms passes (-1: forever).
- * Consumes the eventfd counter once. Return: the number of signals consumed (>= 1), 0 on timeout, -errno.
+ * upci_irqs_wait() - block until vector @vector fires or @timeout_ms passes (-1: forever, 0: do not block).
+ *
+ * Consumes the eventfd counter once. Costs one system call without a timeout (a blocking read(2)) and with
+ * a zero one (a non-blocking read), two with a finite timeout (poll(2), then the read). A wait without
+ * timeout that another thread's read overtakes keeps waiting for the next signal.
+ * Return: the number of signals consumed (>= 1), 0 on timeout (or nothing pending), -errno.
  */
 int upci_irqs_wait(struct upci_irqs *irqs, unsigned vector, int timeout_ms);
 

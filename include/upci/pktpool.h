@@ -29,6 +29,7 @@ struct upci_pktpool {
 	uint32_t buf_size;       /* bytes per buffer (a multiple of 64) */
 	uint32_t n_bufs;
 	uint32_t mask;           /* ring capacity - 1 */
+	uint32_t buf_shift;      /* log2(buf_size) when it is a power of two, else 0 */
 	uint32_t *ring;          /* indices of free buffers */
 	struct upci_dma *dma;
 	uint64_t bad_puts;       /* pointers refused by upci_pktpool_put() (not from this pool) */
@@ -76,49 +77,130 @@ static inline uint64_t upci_pktpool_iova(const struct upci_pktpool *p, const voi
 	return p->iova_base + (uint64_t)((const uint8_t *)buf - p->base);
 }
 
+/*
+ * Bulk access for drivers, so a refill or a completion touches the free ring once per burst:
+ * upci_pktpool_get_begin() reserves up to @n buffers from *@head on (read each with
+ * upci_pktpool_slot_offset(p, *head + k)), upci_pktpool_get_end() takes them; upci_pktpool_put_begin() gives
+ * the room from *@tail on (write each index with upci_pktpool_put_slot()), upci_pktpool_put_end() returns them.
+ */
+static inline unsigned upci_pktpool_get_begin(struct upci_pktpool *p, unsigned n, uint32_t *head)
+{
+	uint32_t avail;
+
+	*head = atomic_load_explicit(&p->head, memory_order_relaxed);
+	avail = atomic_load_explicit(&p->tail, memory_order_acquire) - *head;
+	return n < avail ? n : avail;
+}
+
+/** upci_pktpool_slot_offset() - the byte offset from @p->base of the free buffer at ring position @pos. */
+static inline uint64_t upci_pktpool_slot_offset(const struct upci_pktpool *p, uint32_t pos)
+{
+	return (uint64_t)p->ring[pos & p->mask] * p->buf_size;
+}
+
+static inline void upci_pktpool_get_end(struct upci_pktpool *p, uint32_t head, unsigned n)
+{
+	atomic_store_explicit(&p->head, head + n, memory_order_release);
+}
+
+static inline unsigned upci_pktpool_put_begin(struct upci_pktpool *p, uint32_t *tail)
+{
+	*tail = atomic_load_explicit(&p->tail, memory_order_relaxed);
+	return p->mask + 1 - (*tail - atomic_load_explicit(&p->head, memory_order_acquire));
+}
+
+static inline void upci_pktpool_put_slot(struct upci_pktpool *p, uint32_t pos, uint32_t index)
+{
+	p->ring[pos & p->mask] = index;
+}
+
+static inline void upci_pktpool_put_end(struct upci_pktpool *p, uint32_t tail, unsigned n)
+{
+	atomic_store_explicit(&p->tail, tail + n, memory_order_release);
+}
+
 /** upci_pktpool_get() - take up to @n free buffers. Consumer side. Return: how many were taken. */
 static inline unsigned upci_pktpool_get(struct upci_pktpool *p, void **bufs, unsigned n)
 {
-	uint32_t head = atomic_load_explicit(&p->head, memory_order_relaxed);
-	uint32_t avail = atomic_load_explicit(&p->tail, memory_order_acquire) - head;
+	uint32_t head;
 
-	if (n > avail)
-		n = avail;
+	n = upci_pktpool_get_begin(p, n, &head);
 	for (unsigned i = 0; i < n; i++)
-		bufs[i] = p->base + (uint64_t)p->ring[(head + i) & p->mask] * p->buf_size;
-	atomic_store_explicit(&p->head, head + n, memory_order_release);
+		bufs[i] = p->base + upci_pktpool_slot_offset(p, head + i);
+	upci_pktpool_get_end(p, head, n);
 	return n;
 }
 
 /**
- * upci_pktpool_put() - return @n buffers. Producer side. A pointer that is not the start of one of this
- * pool's buffers is refused and counted in @bad_puts (never corrupts the ring). Return: how many went back.
+ * upci_pktpool_index() - @buf's index in @p, or -1 when @buf is not the start of one of @p's buffers.
+ * @off: if not NULL, set to @buf's byte offset from the first buffer (its IOVA is iova_base + *@off).
+ */
+static inline int64_t upci_pktpool_index(const struct upci_pktpool *p, const void *buf, uint64_t *off)
+{
+	uint64_t o = (uint64_t)((uintptr_t)buf - (uintptr_t)p->base); /* wraps for buf < base: refused below */
+	uint64_t i;
+
+	if (off)
+		*off = o;
+	if (p->buf_shift) { /* a power of two (2 KiB, the usual): no division */
+		i = o >> p->buf_shift;
+		if (o & (p->buf_size - 1))
+			return -1;
+	} else {
+		i = o / p->buf_size;
+		if (o % p->buf_size)
+			return -1;
+	}
+	return !buf || i >= p->n_bufs ? -1 : (int64_t)i;
+}
+
+/**
+ * upci_pktpool_put() - give back @n buffers. Producer side. Pointers that are not the start of one of this
+ * pool's buffers are refused and counted in bad_puts. Return: how many were taken back.
  */
 static inline unsigned upci_pktpool_put(struct upci_pktpool *p, void *const *bufs, unsigned n)
 {
-	uint32_t tail = atomic_load_explicit(&p->tail, memory_order_relaxed);
-	uint32_t room = p->mask + 1 - (tail - atomic_load_explicit(&p->head, memory_order_acquire));
+	uint32_t tail, room = upci_pktpool_put_begin(p, &tail);
 	unsigned done = 0;
 
 	for (unsigned i = 0; i < n && done < room; i++) {
-		uint64_t off = (uint64_t)((const uint8_t *)bufs[i] - p->base);
+		int64_t idx = upci_pktpool_index(p, bufs[i], NULL);
 
-		if ((const uint8_t *)bufs[i] < p->base || off % p->buf_size || off / p->buf_size >= p->n_bufs) {
+		if (idx < 0) {
 			p->bad_puts++;
 			continue;
 		}
-		p->ring[(tail + done++) & p->mask] = (uint32_t)(off / p->buf_size);
+		upci_pktpool_put_slot(p, tail + done++, (uint32_t)idx);
 	}
-	atomic_store_explicit(&p->tail, tail + done, memory_order_release);
+	upci_pktpool_put_end(p, tail, done);
 	return done;
+}
+
+/**
+ * upci_pktpool_put_index() - give back @n buffers by their index in @p (0 .. n_bufs - 1), unchecked.
+ *
+ * For a driver returning buffers it validated when it took them (upci_pktpool_index()): no ownership
+ * check, one head/tail update. Indices that do not fit the free ring (a double free) are counted in
+ * bad_puts and dropped. Return: how many were taken back.
+ */
+static inline unsigned upci_pktpool_put_index(struct upci_pktpool *p, const uint32_t *idx, unsigned n)
+{
+	uint32_t tail, room = upci_pktpool_put_begin(p, &tail);
+
+	if (n > room) {
+		p->bad_puts += n - room;
+		n = room;
+	}
+	for (unsigned i = 0; i < n; i++)
+		upci_pktpool_put_slot(p, tail + i, idx[i]);
+	upci_pktpool_put_end(p, tail, n);
+	return n;
 }
 
 /** upci_pktpool_owns() - is @buf the start of one of @p's buffers? */
 static inline bool upci_pktpool_owns(const struct upci_pktpool *p, const void *buf)
 {
-	uint64_t off = (uint64_t)((const uint8_t *)buf - p->base);
-
-	return buf && (const uint8_t *)buf >= p->base && off % p->buf_size == 0 && off / p->buf_size < p->n_bufs;
+	return upci_pktpool_index(p, buf, NULL) >= 0;
 }
 
 /**

@@ -102,7 +102,9 @@ struct upci_port_stats {
 	uint64_t rx_no_descriptor; /* the device found no free descriptor */
 	uint64_t rx_errors;        /* CRC, short, long frames the device dropped */
 	uint64_t q_rx_packets[UPCI_PORT_MAX_QUEUES], q_tx_packets[UPCI_PORT_MAX_QUEUES]; /* counted by the driver */
-	uint64_t drv_rx_dropped;   /* malformed write-backs and empty-pool drops (never silent: counted here) */
+	uint64_t drv_rx_dropped;   /* malformed write-backs (never silent: counted here) */
+	uint64_t drv_rx_starved;   /* times an rx pool ran dry under a refill: the ring ran short (nothing is
+				    * dropped by the driver; what found no descriptor is rx_no_descriptor) */
 	uint64_t drv_tx_refused;   /* bad length, or a buffer of a pool the device cannot reach */
 	uint64_t link_changes;
 	uint64_t interrupt_wakeups;/* sleeps of upci_port_rx()/upci_port_rx_wait() that the interrupt ended */

@@ -6,17 +6,16 @@
 #include "eventfd.h"
 #include "upci/kernel.h"
 
-int upci_eventfd_drain(int fd, uint64_t *count)
+/* One 8-byte read through @rd, restarted on EINTR. Return: as upci_eventfd_drain(). */
+static int counter_read(ssize_t (*rd)(int, void *, size_t), int fd, uint64_t *count)
 {
 	uint64_t v = 0;
 	ssize_t n;
 
 	if (count)
 		*count = 0;
-	if (fd < 0)
-		return 0;
 	do
-		n = upci_kernel()->read(fd, &v, sizeof(v));
+		n = rd(fd, &v, sizeof(v));
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
@@ -25,6 +24,23 @@ int upci_eventfd_drain(int fd, uint64_t *count)
 	if (count)
 		*count = v;
 	return v > 0;
+}
+
+int upci_eventfd_drain(int fd, uint64_t *count)
+{
+	if (fd < 0) {
+		if (count)
+			*count = 0;
+		return 0;
+	}
+	return counter_read(upci_kernel()->read_nowait, fd, count);
+}
+
+int upci_eventfd_wait(int fd, uint64_t *count)
+{
+	if (fd < 0)
+		return -EBADF;
+	return counter_read(upci_kernel()->read, fd, count);
 }
 
 int upci_poll_retry(struct pollfd *fds, nfds_t n, int timeout_ms)

@@ -12,14 +12,25 @@
 struct epoll_event;
 
 /**
- * upci_eventfd_drain() - consume the 8-byte counter of a non-blocking eventfd.
- * @fd: the eventfd (opened with EFD_NONBLOCK); a negative value reads as "nothing pending".
+ * upci_eventfd_drain() - consume the 8-byte counter of an eventfd without blocking.
+ * @fd: the eventfd (blocking or not: the read never blocks); a negative value reads as "nothing pending".
  * @count: if not NULL, set to the counter read (0 when nothing was pending).
  *
- * Retries a read interrupted by a signal. Return: 1 when the counter was non-zero (the eventfd had fired),
- * 0 when nothing was pending (EAGAIN, or @fd < 0), -EIO on a short read, or another negative errno.
+ * One read through the seam's read_nowait, retried when a signal interrupts it. Return: 1 when the
+ * counter was non-zero (the eventfd had fired), 0 when nothing was pending (EAGAIN, or @fd < 0), -EIO on
+ * a short read, or another negative errno.
  */
 int upci_eventfd_drain(int fd, uint64_t *count);
+
+/**
+ * upci_eventfd_wait() - block until a blocking eventfd fires and consume its counter: one read(2).
+ * @fd: the eventfd, opened without EFD_NONBLOCK (on a non-blocking one this is a drain).
+ * @count: if not NULL, set to the counter read.
+ *
+ * Retried when a signal interrupts it. Return: 1, 0 (non-blocking @fd with nothing pending), -EBADF
+ * (@fd < 0), -EIO on a short read, or another negative errno.
+ */
+int upci_eventfd_wait(int fd, uint64_t *count);
 
 /**
  * upci_poll_retry() - poll(2), restarted when a signal interrupts it.

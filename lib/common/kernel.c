@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* The kernel seam: real system calls behind a replaceable ops table. */
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/uio.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -16,6 +21,39 @@ static int real_open(const char *path, int flags, mode_t mode)
 static int real_ioctl(int fd, unsigned long req, void *arg)
 {
 	return ioctl(fd, req, arg);
+}
+
+/* Set once a kernel answered RWF_NOWAIT with EOPNOTSUPP: from then on poll first, then read. */
+static atomic_bool nowait_refused;
+
+/* A read that cannot block: poll(2) with a zero timeout says whether read(2) would. */
+static ssize_t read_if_ready(int fd, void *buf, size_t len)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int rc = poll(&p, 1, 0);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0 || !(p.revents & POLLIN)) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return read(fd, buf, len);
+}
+
+static ssize_t real_read_nowait(int fd, void *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	ssize_t n;
+
+	if (atomic_load_explicit(&nowait_refused, memory_order_relaxed))
+		return read_if_ready(fd, buf, len);
+	n = preadv2(fd, &iov, 1, -1, RWF_NOWAIT); /* offset -1: the file's own position, as read(2) */
+	if (n < 0 && errno == EOPNOTSUPP) {
+		atomic_store_explicit(&nowait_refused, true, memory_order_relaxed);
+		return read_if_ready(fd, buf, len);
+	}
+	return n;
 }
 
 static const struct upci_kernel_ops real_ops = {
@@ -35,6 +73,7 @@ static const struct upci_kernel_ops real_ops = {
 	.closedir = closedir,
 	.sysconf = sysconf,
 	.write = write,
+	.read_nowait = real_read_nowait,
 };
 
 static const struct upci_kernel_ops *current_ops = &real_ops;

@@ -185,7 +185,7 @@ int upci_irqs_enable(struct upci_irqs *q, unsigned first, unsigned count)
 	if (upci_dev_removed(q->dev))
 		return -ENODEV;
 	for (unsigned v = first; v < end; v++) {
-		if (q->fds[v] < 0 && (q->fds[v] = upci_kernel()->eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+		if (q->fds[v] < 0 && (q->fds[v] = upci_kernel()->eventfd(0, EFD_CLOEXEC)) < 0) { /* blocking: see upci_irqs_wait */
 			rc = -errno;
 			q->fds[v] = -1;
 			upci_log(UPCI_LOG_ERR, LOG_MSIX, "%s: eventfd: %s", upci_dev_name(q->dev), strerror(-rc));
@@ -263,20 +263,40 @@ int upci_irqs_trigger(struct upci_irqs *q, unsigned vector)
 	return rc;
 }
 
-int upci_irqs_wait(struct upci_irqs *q, unsigned vector, int timeout_ms)
+/* The counter consumed by a wait or drain, as upci_irqs_wait() returns it. */
+static int signals(int rc, uint64_t n)
 {
-	int fd = upci_irqs_fd(q, vector), rc;
-	uint64_t n;
-
-	if (fd < 0)
-		return -ENOENT;
-	rc = upci_fd_wait(fd, timeout_ms);
-	if (rc <= 0)
-		return rc;
-	rc = upci_eventfd_drain(fd, &n); /* 0: someone else consumed it */
 	if (rc <= 0)
 		return rc;
 	return n > (uint64_t)INT32_MAX ? INT32_MAX : (int)n;
+}
+
+/*
+ * The vector eventfds are blocking, so a wait without timeout is a single read(2) (as cheap as a bare
+ * read of the eventfd); a zero timeout is a single non-blocking read; only a finite timeout needs poll(2).
+ */
+int upci_irqs_wait(struct upci_irqs *q, unsigned vector, int timeout_ms)
+{
+	int fd = upci_irqs_fd(q, vector), rc;
+	uint64_t n = 0;
+
+	if (fd < 0)
+		return -ENOENT;
+	if (timeout_ms < 0) {
+		rc = upci_eventfd_wait(fd, &n);
+		if (rc != 0)
+			return signals(rc, n);
+		/* 0: someone set O_NONBLOCK on the eventfd; wait for it the slower way */
+	} else if (timeout_ms == 0) {
+		return signals(upci_eventfd_drain(fd, &n), n);
+	}
+	do {
+		rc = upci_fd_wait(fd, timeout_ms);
+		if (rc <= 0)
+			return rc;
+		rc = upci_eventfd_drain(fd, &n); /* 0: someone else consumed it */
+	} while (rc == 0 && timeout_ms < 0);
+	return signals(rc, n);
 }
 
 int upci_msix_pending(struct upci_irqs *q, unsigned vector)

@@ -26,6 +26,8 @@ int upci_pktpool_create(struct upci_iommu *iommu, uint32_t n_bufs, uint32_t buf_
 	if (posix_memalign((void **)&p, 64, sizeof(*p)))
 		return -ENOMEM;
 	*p = (struct upci_pktpool){ .buf_size = buf_size, .n_bufs = n_bufs, .mask = cap - 1 };
+	if (!(buf_size & (buf_size - 1)))
+		p->buf_shift = (uint32_t)__builtin_ctz(buf_size);
 	p->ring = calloc(cap, sizeof(*p->ring));
 	if (!p->ring) {
 		free(p);

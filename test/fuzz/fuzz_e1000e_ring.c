@@ -12,9 +12,11 @@
  *   or the application (delivered and not yet given back); nothing is lost or duplicated;
  * - a delivered frame has 0 < len <= the buffer size, a buffer of the pool, the queue's index; only
  *   descriptors the device wrote done, with EOP and no frame error, are delivered;
- * - the rx ring has exactly one empty slot, the one RDT names (after the fill, every other descriptor
- *   points at the IOVA of the buffer its slot holds);
- * - tx: refused frames stay the caller's; the ring never holds more than size - 1; TDT names the tail;
+ * - the rx ring: RDT names its tail; [next, tail) hold buffers, at least one descriptor is a hole; a burst
+ *   delivers only from [next, tail) (what the device was given), each frame from its own slot's buffer;
+ *   after the fill every descriptor but one points at the IOVA of the buffer its slot holds;
+ * - tx: refused frames stay the caller's; the ring never holds more than size - 1; TDT names the tail; each
+ *   in-flight slot names the pool and an index inside it; one RS descriptor per burst, the burst's last;
  * - the counters add up: rx packets = frames delivered, tx packets = frames queued.
  */
 #include <stdbool.h>
@@ -43,7 +45,9 @@ struct world {
 	uint32_t size;
 	union e1000e_rx_desc *rx_ring;
 	struct e1000e_tx_desc *tx_ring;
-	void **rx_bufs, **tx_bufs;
+	void **rx_bufs;
+	uint32_t *tx_idx;
+	struct e1000e_tx_burst *tx_rs;
 	struct upci_pktpool **tx_pools;
 	struct e1000e_rxq rxq;
 	struct e1000e_txq txq;
@@ -82,38 +86,39 @@ static void count(const struct world *w, uint8_t *seen, const void *buf, const c
 static void check_world(const struct world *w)
 {
 	uint8_t seen[MAX_BUFS] = { 0 };
-	uint32_t head = atomic_load(&w->pool.head), tail = atomic_load(&w->pool.tail), empty = 0, rdt;
-	uint32_t inflight = (w->txq.tail - w->txq.clean) & (w->size - 1);
+	uint32_t head = atomic_load(&w->pool.head), tail = atomic_load(&w->pool.tail), rdt, mask = w->size - 1;
+	uint32_t inflight = (w->txq.tail - w->txq.clean) & mask;
 
 	CHECK(tail - head <= w->pool.n_bufs, "pool ring holds %u of %u", tail - head, w->pool.n_bufs);
 	for (uint32_t p = head; p != tail; p++)
 		count(w, seen, w->pool.base + (uint64_t)w->pool.ring[p & w->pool.mask] * BUF_SIZE, "pool");
 	rdt = reg(w, RDT0);
-	CHECK(rdt < w->size && rdt == ((w->rxq.next + w->size - 1) & (w->size - 1)), "RDT %u, next %u", rdt,
-	      w->rxq.next);
-	for (uint32_t i = 0; i < w->size; i++) {
-		if (!w->rx_bufs[i]) {
-			empty++;
-			CHECK(i == rdt, "rx slot %u empty, RDT %u", i, rdt);
-			continue;
-		}
-		count(w, seen, w->rx_bufs[i], "rx ring");
-	}
-	CHECK(empty == 1, "%u empty rx slots", empty);
+	CHECK(rdt < w->size && rdt == w->rxq.tail && w->rxq.next < w->size, "RDT %u, tail %u, next %u", rdt,
+	      w->rxq.tail, w->rxq.next);
+	for (uint32_t i = w->rxq.next; i != w->rxq.tail; i = (i + 1) & mask)
+		count(w, seen, w->rx_bufs[i], "rx ring"); /* at least one hole: tail == next is the empty ring */
 	CHECK(reg(w, TDT0) == w->txq.tail || w->txq.stats.packets == 0, "TDT %u, tail %u", reg(w, TDT0),
 	      w->txq.tail);
 	CHECK(inflight <= w->size - 1 && e1000e_txq_room(&w->txq) == w->size - 1 - inflight, "tx in flight %u",
 	      inflight);
-	for (uint32_t k = 0; k < w->size; k++) {
-		uint32_t i = (w->txq.clean + k) & (w->size - 1);
-		bool in_flight = k < inflight;
+	for (uint32_t k = 0; k < inflight; k++) {
+		uint32_t i = (w->txq.clean + k) & mask;
 
-		CHECK(in_flight == (w->tx_bufs[i] != NULL), "tx slot %u: in flight %d, buffer %p", i, in_flight,
-		      w->tx_bufs[i]);
-		if (in_flight) {
-			CHECK(w->tx_pools[i] == &w->pool, "tx slot %u pool", i);
-			count(w, seen, w->tx_bufs[i], "tx ring");
-		}
+		CHECK(w->tx_pools[i] == &w->pool && w->tx_idx[i] < w->pool.n_bufs, "tx slot %u: pool, index %u", i,
+		      w->tx_idx[i]);
+		count(w, seen, w->pool.base + (uint64_t)w->tx_idx[i] * BUF_SIZE, "tx ring");
+	}
+	/* the bursts in flight: in order, each ending at an RS descriptor, the last one at the tail */
+	CHECK(w->txq.rs_tail - w->txq.rs_head <= inflight, "%u bursts for %u descriptors",
+	      w->txq.rs_tail - w->txq.rs_head, inflight);
+	for (uint32_t r = w->txq.rs_head, at = w->txq.clean; r != w->txq.rs_tail; r++) {
+		uint32_t last = w->txq.rs[r & mask].last;
+
+		CHECK(((last - at) & mask) < ((w->txq.tail - at) & mask), "burst ends at %u, outside the flight", last);
+		CHECK(w->txq.rs[r & mask].pool == NULL || w->txq.rs[r & mask].pool == &w->pool, "burst pool");
+		at = (last + 1) & mask;
+		if (r + 1 == w->txq.rs_tail)
+			CHECK(at == w->txq.tail, "the last burst ends at %u, the tail is %u", at, w->txq.tail);
 	}
 	for (unsigned h = 0; h < w->n_held; h++)
 		count(w, seen, w->held[h], "application");
@@ -133,7 +138,8 @@ static void world_free(struct world *w)
 	free(w->rx_ring);
 	free(w->tx_ring);
 	free(w->rx_bufs);
-	free(w->tx_bufs);
+	free(w->tx_idx);
+	free(w->tx_rs);
 	free(w->tx_pools);
 	free(w->foreign);
 }
@@ -143,7 +149,7 @@ static void rx_burst(struct world *w, unsigned max)
 	struct upci_pkt pkts[40];
 	union e1000e_rx_desc before[MAX_RING];
 	void *slot_buf[MAX_RING];
-	uint32_t start = w->rxq.next;
+	uint32_t start = w->rxq.next, owned = (w->rxq.tail - start) & (w->size - 1);
 	unsigned got;
 
 	memcpy(before, w->rx_ring, w->size * sizeof(before[0]));
@@ -154,10 +160,11 @@ static void rx_burst(struct world *w, unsigned max)
 	for (unsigned p = 0, i = start, steps = 0; p < got; steps++, i = (i + 1) & (w->size - 1)) {
 		uint32_t st = before[i].wb.status_error;
 
-		CHECK(steps < w->size && (st & E1000E_RXD_STAT_DD), "frame %u from a descriptor not done", p);
+		CHECK(steps < owned && (st & E1000E_RXD_STAT_DD), "frame %u from a descriptor not done or not given", p);
 		if (!(st & E1000E_RXD_STAT_EOP) || (st & E1000E_RXDEXT_ERR_FRAME) || !before[i].wb.length ||
-		    before[i].wb.length > BUF_SIZE || slot_buf[i] != pkts[p].buf)
-			continue; /* dropped (or no buffer): the next frame is further on */
+		    before[i].wb.length > BUF_SIZE)
+			continue; /* dropped: the next frame is further on */
+		CHECK(slot_buf[i] == pkts[p].buf, "frame %u: not its slot's buffer", p);
 		CHECK(pkts[p].len == before[i].wb.length && pkts[p].len > 0 && pkts[p].len <= BUF_SIZE &&
 		      pkts[p].pool == &w->pool && pkts[p].queue == w->rxq.index &&
 		      pkts[p].rss_hash == before[i].wb.rss_hash, "frame %u: len %u", p, pkts[p].len);
@@ -244,6 +251,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	w.pool.buf_size = BUF_SIZE;
 	w.pool.n_bufs = n_bufs;
 	w.pool.mask = cap - 1;
+	w.pool.buf_shift = c & 4 ? __builtin_ctz(BUF_SIZE) : 0; /* both ways to find a buffer's index */
 	w.pool.ring = calloc(cap, sizeof(uint32_t));
 	for (uint32_t i = 0; i < n_bufs; i++)
 		w.pool.ring[i] = i;
@@ -256,13 +264,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(w.rx_ring, 0, w.size * sizeof(*w.rx_ring));
 	memset(w.tx_ring, 0, w.size * sizeof(*w.tx_ring));
 	w.rx_bufs = calloc(w.size, sizeof(void *));
-	w.tx_bufs = calloc(w.size, sizeof(void *));
+	w.tx_idx = calloc(w.size, sizeof(*w.tx_idx));
+	w.tx_rs = calloc(w.size, sizeof(*w.tx_rs));
 	w.tx_pools = calloc(w.size, sizeof(*w.tx_pools));
 	w.foreign = aligned_alloc(64, BUF_SIZE);
 	w.rxq = (struct e1000e_rxq){ .ring = w.rx_ring, .ring_iova = 0x200000000ull, .size = w.size,
 				     .bufs = w.rx_bufs, .pool = &w.pool, .regs = &w.bar, .rdt_reg = RDT0, .rdh_reg = RDH0, .index = 1 };
 	w.txq = (struct e1000e_txq){ .ring = w.tx_ring, .ring_iova = 0x300000000ull, .size = w.size,
-				     .bufs = w.tx_bufs, .pools = w.tx_pools, .regs = &w.bar, .tdt_reg = TDT0, .tdh_reg = TDH0, .index = 1 };
+				     .idx = w.tx_idx, .rs = w.tx_rs, .pools = w.tx_pools, .regs = &w.bar, .tdt_reg = TDT0,
+				     .tdh_reg = TDH0,
+				     .index = 1 };
 	CHECK(e1000e_rxq_fill(&w.rxq) == 0, "fill with %u buffers for %u descriptors", n_bufs, w.size);
 	for (uint32_t i = 0; i + 1 < w.size; i++)
 		CHECK(w.rx_ring[i].read.buffer_addr == upci_pktpool_iova(&w.pool, w.rx_bufs[i]), "rx slot %u address", i);

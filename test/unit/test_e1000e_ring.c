@@ -32,7 +32,7 @@ static void on_barrier(char kind);
 #define TDH0 0x3810u
 #define SENTINEL 0xdeadbeefu
 #define QUEUE 1
-#define TX_CMD (E1000E_TXD_CMD_EOP | E1000E_TXD_CMD_IFCS | E1000E_TXD_CMD_RS)
+#define TX_CMD (E1000E_TXD_CMD_EOP | E1000E_TXD_CMD_IFCS) /* RS besides on a burst's last descriptor */
 #define RX_GOOD (E1000E_RXD_STAT_DD | E1000E_RXD_STAT_EOP)
 #define MAX_RING 64u
 
@@ -50,8 +50,10 @@ struct fix {
 	uint32_t size;                 /* descriptors per ring */
 	union e1000e_rx_desc *rx_ring;
 	struct e1000e_tx_desc *tx_ring;
-	void **rx_bufs, **tx_bufs;
-	struct upci_pktpool **tx_pools; /* the tx queue's pools[] */
+	void **rx_bufs;
+	uint32_t *tx_idx;              /* the tx queue's idx[] */
+	struct e1000e_tx_burst *tx_rs; /* its rs[] */
+	struct upci_pktpool **tx_pools; /* its pools[] */
 	struct e1000e_rxq rxq;
 	struct e1000e_txq txq;
 	uint32_t rx_head, tx_head;     /* the device's heads */
@@ -129,7 +131,8 @@ static int teardown(void **state)
 	free(f->rx_ring);
 	free(f->tx_ring);
 	free(f->rx_bufs);
-	free(f->tx_bufs);
+	free(f->tx_idx);
+	free(f->tx_rs);
 	free(f->tx_pools);
 	free(f->held);
 	free(f->seen);
@@ -154,6 +157,7 @@ static void pool_init(struct upci_pktpool *p, uint32_t n_bufs, uint64_t iova)
 	p->buf_size = BUF_SIZE;
 	p->n_bufs = n_bufs;
 	p->mask = cap - 1;
+	p->buf_shift = __builtin_ctz(BUF_SIZE); /* as upci_pktpool_create() sets it */
 	p->ring = calloc(cap, sizeof(uint32_t));
 	assert_non_null(p->ring);
 	for (uint32_t i = 0; i < n_bufs; i++)
@@ -187,21 +191,23 @@ static struct fix *fix_new(void **state, uint32_t size, uint32_t n_bufs)
 	f->rx_ring = calloc(size, sizeof(*f->rx_ring));
 	f->tx_ring = calloc(size, sizeof(*f->tx_ring));
 	f->rx_bufs = calloc(size, sizeof(void *));
-	f->tx_bufs = calloc(size, sizeof(void *));
+	f->tx_idx = calloc(size, sizeof(*f->tx_idx));
+	f->tx_rs = calloc(size, sizeof(*f->tx_rs));
 	f->tx_pools = calloc(size, sizeof(*f->tx_pools));
 	f->held = calloc(n_bufs, sizeof(void *));
 	f->seen = calloc(n_bufs, 1);
 	f->foreign = malloc(BUF_SIZE);
 	f->pend = calloc(n_bufs, sizeof(*f->pend));
-	assert_true(f->rx_ring && f->tx_ring && f->rx_bufs && f->tx_bufs && f->tx_pools && f->held && f->seen &&
+	assert_true(f->rx_ring && f->tx_ring && f->rx_bufs && f->tx_idx && f->tx_rs && f->tx_pools && f->held && f->seen &&
 		    f->foreign && f->pend);
 	assert_int_equal((uintptr_t)f->rx_ring % 16, 0);
 	assert_int_equal((uintptr_t)f->tx_ring % 16, 0);
 
 	f->rxq = (struct e1000e_rxq){ .ring = f->rx_ring, .ring_iova = 0x200000000ull, .size = size, .bufs = f->rx_bufs,
 				      .pool = &f->pool, .regs = &f->bar, .rdt_reg = RDT0, .rdh_reg = RDH0, .index = QUEUE };
-	f->txq = (struct e1000e_txq){ .ring = f->tx_ring, .ring_iova = 0x300000000ull, .size = size, .bufs = f->tx_bufs,
-				      .pools = f->tx_pools, .regs = &f->bar, .tdt_reg = TDT0, .tdh_reg = TDH0, .index = QUEUE };
+	f->txq = (struct e1000e_txq){ .ring = f->tx_ring, .ring_iova = 0x300000000ull, .size = size, .idx = f->tx_idx,
+				      .rs = f->tx_rs, .pools = f->tx_pools, .regs = &f->bar, .tdt_reg = TDT0,
+				      .tdh_reg = TDH0, .index = QUEUE };
 	f->rng = 0x9e3779b97f4a7c15ull;
 	return f;
 }
@@ -273,6 +279,21 @@ static uint8_t *dev_buf(const struct fix *f, uint64_t addr)
 	return buf;
 }
 
+/* Is tx slot @i in flight ([clean, tail))? */
+static bool tx_in_flight(const struct fix *f, uint32_t i)
+{
+	return ((i - f->txq.clean) & (f->size - 1)) < ((f->txq.tail - f->txq.clean) & (f->size - 1));
+}
+
+/* The buffer in flight in tx slot @i, from the pool and index the queue recorded. */
+static uint8_t *tx_buf(const struct fix *f, uint32_t i)
+{
+	assert_true(tx_in_flight(f, i));
+	assert_non_null(f->tx_pools[i]);
+	assert_true(f->tx_idx[i] < f->tx_pools[i]->n_bufs);
+	return f->tx_pools[i]->base + (size_t)f->tx_idx[i] * BUF_SIZE;
+}
+
 /* Frame contents and length as a function of a sequence number; lengths hit 1, 60 and BUF_SIZE often. */
 static uint16_t len_for(uint32_t seq)
 {
@@ -328,15 +349,15 @@ static void check_buffers(struct fix *f, const struct upci_pkt *pkts, unsigned n
 	assert_true(free_n <= f->pool.n_bufs);
 	for (uint32_t i = 0; i < free_n; i++)
 		mark(f, f->pool.base + (size_t)f->pool.ring[(head + i) & f->pool.mask] * BUF_SIZE, "pool", &count);
-	for (uint32_t i = 0; i < f->size; i++) {
-		if (f->rx_bufs[i])
-			mark(f, f->rx_bufs[i], "rx ring", &count);
-		if (!f->tx_bufs[i]) {
-			assert_null(f->tx_pools[i]); /* an empty slot names no pool */
-		} else if (is_buf_of(&f->pool2, f->tx_bufs[i])) {
+	for (uint32_t i = f->rxq.next; i != f->rxq.tail; i = (i + 1) & (f->size - 1))
+		mark(f, f->rx_bufs[i], "rx ring", &count);
+	for (uint32_t i = f->txq.clean; i != f->txq.tail; i = (i + 1) & (f->size - 1)) {
+		uint8_t *buf = tx_buf(f, i);
+
+		if (is_buf_of(&f->pool2, buf)) {
 			assert_ptr_equal(f->tx_pools[i], &f->pool2); /* the second pool's: counted by its test */
 		} else {
-			mark(f, f->tx_bufs[i], "tx ring", &count);
+			mark(f, buf, "tx ring", &count);
 			assert_ptr_equal(f->tx_pools[i], &f->pool); /* goes back where it came from */
 		}
 	}
@@ -349,22 +370,29 @@ static void check_buffers(struct fix *f, const struct upci_pkt *pkts, unsigned n
 	assert_int_equal(f->pool.bad_puts, 0);
 }
 
-/* The rx ring's shape: size - 1 buffers, the empty slot just before next, addresses matching bufs[]. */
+/*
+ * The rx ring's shape: [next, tail) hold buffers, addresses matching bufs[] where the device has not
+ * written back; [tail, next) are holes, at least one; RDT is tail. After a burst that found the pool with
+ * enough buffers, no more holes than the refill batch.
+ */
 static void check_rx_ring(struct fix *f)
 {
-	uint32_t mask = f->size - 1, empty = (f->rxq.next + mask) & mask, n = 0;
+	uint32_t mask = f->size - 1, holes = f->size - ((f->rxq.tail - f->rxq.next) & mask);
 
-	for (uint32_t i = 0; i < f->size; i++) {
-		if (i == empty) {
-			assert_null(f->rx_bufs[i]);
-			continue;
-		}
-		assert_non_null(f->rx_bufs[i]);
-		n++;
+	assert_int_equal(reg(f, RDT0), f->rxq.tail);
+	assert_true(holes >= 1);
+	for (uint32_t i = f->rxq.next; i != f->rxq.tail; i = (i + 1) & mask) {
+		assert_true(is_pool_buf(f, f->rx_bufs[i]));
 		if (!(f->rx_ring[i].wb.status_error & E1000E_RXD_STAT_DD))
 			assert_int_equal(f->rx_ring[i].read.buffer_addr, iova_of(f, f->rx_bufs[i]));
 	}
-	assert_int_equal(n, f->size - 1);
+}
+
+/* check_rx_ring(), and the pool had enough: the holes are at most the refill batch. */
+static void check_rx_ring_topped(struct fix *f)
+{
+	check_rx_ring(f);
+	assert_true(f->size - ((f->rxq.tail - f->rxq.next) & (f->size - 1)) <= f->rxq.refill_batch);
 }
 
 static void hold(struct fix *f, void *buf)
@@ -465,7 +493,7 @@ static void rx_fill_gives_all_but_one(void **state)
 	assert_int_equal(f->rxq.stats.packets + f->rxq.stats.no_buffer, 0);
 }
 
-/* Too few buffers: -ENOMEM, no RDT write, and the buffers taken are recorded so they can be reclaimed. */
+/* Too few buffers: -ENOMEM, no RDT write, and every buffer taken is back in the pool. */
 static void rx_fill_short_pool(void **state)
 {
 	struct fix *f = fix_new(state, 16, 10);
@@ -473,9 +501,8 @@ static void rx_fill_short_pool(void **state)
 	set_reg(f, RDT0, SENTINEL);
 	assert_int_equal(e1000e_rxq_fill(&f->rxq), -ENOMEM);
 	assert_int_equal(reg(f, RDT0), SENTINEL);
-	assert_int_equal(pool_free(f), 0);
-	for (uint32_t i = 0; i < 10; i++)
-		assert_non_null(f->rx_bufs[i]);
+	assert_int_equal(pool_free(f), 10);
+	assert_int_equal(f->rxq.next, f->rxq.tail); /* nothing handed to the device */
 	check_buffers(f, NULL, 0);
 }
 
@@ -490,11 +517,12 @@ static void rx_empty_ring(void **state)
 	set_reg(f, RDT0, SENTINEL);
 	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 8), 0);
 	assert_int_equal(reg(f, RDT0), SENTINEL); /* nothing seen: no tail write */
+	set_reg(f, RDT0, 63);
 	assert_int_equal(f->rxq.next, 0);
 	assert_int_equal(pool_free(f), 100 - 63);
 	assert_int_equal(f->rxq.stats.packets + f->rxq.stats.bad_length + f->rxq.stats.bad_status +
 			 f->rxq.stats.no_buffer, 0);
-	check_rx_ring(f);
+	check_rx_ring_topped(f);
 
 	/* a frame waits, but a burst of 0 looks at nothing and writes nothing either */
 	set_reg(f, RDT0, 63);
@@ -513,7 +541,6 @@ static void rx_frames(void **state)
 	struct fix *f = fix_new(state, 64, 100);
 	struct upci_pkt pkts[16];
 	void *expect[12];
-	uint64_t bytes = 0;
 	uint32_t seq = 0;
 
 	fill(f);
@@ -526,16 +553,14 @@ static void rx_frames(void **state)
 	for (unsigned k = 0; k < 5; k++) {
 		assert_ptr_equal(pkts[k].buf, expect[k]);
 		check_rx_pkt(f, &pkts[k], k);
-		bytes += pkts[k].len;
 		hold(f, pkts[k].buf);
 	}
-	assert_int_equal(reg(f, RDT0), 4); /* the last descriptor taken is the new empty one */
+	assert_int_equal(reg(f, RDT0), 63); /* 6 holes, not more than the batch (16): no refill yet */
 	assert_int_equal(f->rxq.next, 5);
 	assert_int_equal(f->rxq.stats.packets, 5);
-	assert_int_equal(f->rxq.stats.bytes, bytes);
-	assert_int_equal(pool_free(f), 100 - 63 - 5);
+	assert_int_equal(pool_free(f), 100 - 63);
 	assert_false(e1000e_rxq_ready(&f->rxq));
-	check_rx_ring(f);
+	check_rx_ring_topped(f);
 	check_buffers(f, NULL, 0);
 
 	/* 7 more, taken 3 then 4 */
@@ -549,9 +574,9 @@ static void rx_frames(void **state)
 		check_rx_pkt(f, &pkts[k], 5 + k);
 		hold(f, pkts[k].buf);
 	}
-	assert_int_equal(reg(f, RDT0), 7);
+	assert_int_equal(reg(f, RDT0), 63);
 	assert_true(e1000e_rxq_ready(&f->rxq));
-	check_rx_ring(f);
+	check_rx_ring_topped(f);
 	check_buffers(f, NULL, 0);
 	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 16), 4);
 	for (unsigned k = 0; k < 4; k++) {
@@ -559,10 +584,24 @@ static void rx_frames(void **state)
 		check_rx_pkt(f, &pkts[k], 8 + k);
 		hold(f, pkts[k].buf);
 	}
-	assert_int_equal(reg(f, RDT0), 11);
+	assert_int_equal(reg(f, RDT0), 63);
 	assert_int_equal(f->rxq.stats.packets, 12);
-	assert_int_equal(pool_free(f), 100 - 63 - 12);
-	check_rx_ring(f);
+	assert_int_equal(pool_free(f), 100 - 63);
+	check_rx_ring_topped(f);
+	check_buffers(f, NULL, 0);
+
+	/* 5 more: 18 holes, more than the batch: all but one refilled in one pool get, one tail write */
+	for (unsigned k = 0; k < 5; k++)
+		assert_true(dev_rx_frame(f, seq++));
+	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 16), 5);
+	for (unsigned k = 0; k < 5; k++) {
+		check_rx_pkt(f, &pkts[k], 12 + k);
+		hold(f, pkts[k].buf);
+	}
+	assert_int_equal(reg(f, RDT0), 16); /* the one hole left is descriptor 16, just before next */
+	assert_int_equal(f->rxq.next, 17);
+	assert_int_equal(pool_free(f), 100 - 63 - 17);
+	check_rx_ring_topped(f);
 	check_buffers(f, NULL, 0);
 
 	release(f, f->n_held);
@@ -577,8 +616,7 @@ static void rx_frames(void **state)
 static void rx_wrap(struct fix *f, uint32_t frames)
 {
 	struct upci_pkt pkts[MAX_RING + 2];
-	uint32_t dev_seq = 0, app_seq = 0, mask = f->size - 1;
-	uint64_t bytes = 0;
+	uint32_t dev_seq = 0, app_seq = 0;
 
 	fill(f);
 	while (app_seq < frames) {
@@ -598,22 +636,20 @@ static void rx_wrap(struct fix *f, uint32_t frames)
 		assert_int_equal(got, want);
 		for (unsigned k = 0; k < got; k++) {
 			check_rx_pkt(f, &pkts[k], app_seq++);
-			bytes += pkts[k].len;
 			hold(f, pkts[k].buf);
 		}
-		if (got)
-			assert_int_equal(reg(f, RDT0), (f->rxq.next + mask) & mask);
 		if (dev_seq == app_seq)
 			assert_int_equal(f->rxq.next, f->rx_head); /* caught up with the device */
 		check_rx_ring(f);
 		check_buffers(f, NULL, 0);
 	}
 	assert_int_equal(f->rxq.stats.packets, app_seq);
-	assert_int_equal(f->rxq.stats.bytes, bytes);
-	assert_int_equal(f->rxq.stats.no_buffer + f->rxq.stats.bad_length + f->rxq.stats.bad_status, 0);
+	assert_int_equal(f->rxq.stats.bad_length + f->rxq.stats.bad_status, 0); /* none dropped */
 	assert_true(f->rx_overruns > 0); /* the device did run into RDT, and stopped there */
 	release(f, f->n_held);
+	e1000e_rxq_top_up(&f->rxq);
 	assert_int_equal(pool_free(f), f->pool.n_bufs - (f->size - 1));
+	check_buffers(f, NULL, 0);
 }
 
 static void rx_wrap_around(void **state)
@@ -657,14 +693,14 @@ static void rx_malformed_writebacks(void **state)
 	struct fix *f = fix_new(state, 8, 16);
 	struct upci_pkt pkts[4];
 	uint8_t junk[128];
-	uint32_t seq = 0, mask = 7;
+	uint32_t seq = 0;
 
 	memset(junk, 0x5a, sizeof(junk));
 	fill(f);
 	for (size_t c = 0; c < sizeof(bad_wbs) / sizeof(bad_wbs[0]); c++) {
 		const struct bad_wb *b = &bad_wbs[c];
 		struct e1000e_rx_stats before = f->rxq.stats;
-		uint32_t next = f->rxq.next, empty = (next + mask) & mask, free_n = pool_free(f);
+		uint32_t next = f->rxq.next, tail = f->rxq.tail, free_n = pool_free(f);
 		void *buf = f->rx_bufs[f->rx_head];
 
 		assert_int_equal(f->rx_head, next);
@@ -675,16 +711,16 @@ static void rx_malformed_writebacks(void **state)
 		assert_int_equal(f->rxq.stats.bad_length, before.bad_length + b->bad_length);
 		assert_int_equal(f->rxq.stats.bad_status, before.bad_status + !b->bad_length);
 		assert_int_equal(f->rxq.stats.packets, before.packets);
-		assert_int_equal(f->rxq.stats.bytes, before.bytes);
 		assert_int_equal(f->rxq.stats.no_buffer, 0);
-		assert_int_equal(pool_free(f), free_n); /* no buffer taken, none lost */
-		/* recycled: the buffer went to the old empty slot, handed back to the device */
-		assert_ptr_equal(f->rx_bufs[empty], buf);
-		assert_int_equal(f->rx_ring[empty].read.buffer_addr, iova_of(f, buf));
-		assert_int_equal(f->rx_ring[empty].read.reserved, 0);
-		assert_int_equal(reg(f, RDT0), next);
+		assert_int_equal(f->rxq.next, (next + 1) & 7);
+		/* dropped: the buffer went straight back to the pool (the newest free one, unless a refill took it) */
+		if (f->rxq.tail == tail) {
+			assert_int_equal(pool_free(f), free_n + 1);
+			assert_ptr_equal(f->pool.base + (size_t)f->pool.ring[(atomic_load(&f->pool.tail) - 1) &
+									  f->pool.mask] * BUF_SIZE, buf);
+		}
 		assert_false(e1000e_rxq_ready(&f->rxq));
-		check_rx_ring(f);
+		check_rx_ring_topped(f);
 		check_buffers(f, NULL, 0);
 
 		/* the next good frame comes through */
@@ -692,7 +728,7 @@ static void rx_malformed_writebacks(void **state)
 		assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 4), 1);
 		check_rx_pkt(f, &pkts[0], seq++);
 		assert_int_equal(upci_pktpool_put(&f->pool, &pkts[0].buf, 1), 1);
-		check_rx_ring(f);
+		check_rx_ring_topped(f);
 		check_buffers(f, NULL, 0);
 	}
 	assert_int_equal(f->rxq.stats.bad_length, 3);
@@ -726,9 +762,9 @@ static void rx_malformed_mixed_in_burst(void **state)
 	check_rx_pkt(f, &pkts[0], 0);
 	hold(f, pkts[0].buf);
 	assert_int_equal(f->rxq.next, 3);
-	assert_int_equal(reg(f, RDT0), 2);
+	assert_int_equal(reg(f, RDT0), 2); /* 4 holes, more than the batch (2): 3 refilled */
 	assert_true(e1000e_rxq_ready(&f->rxq));
-	check_rx_ring(f);
+	check_rx_ring_topped(f);
 	check_buffers(f, NULL, 0);
 
 	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 8), 3);
@@ -743,72 +779,114 @@ static void rx_malformed_mixed_in_burst(void **state)
 	assert_int_equal(f->rxq.stats.bad_status, 2);
 	assert_int_equal(f->rxq.stats.packets, 4);
 	assert_int_equal(reg(f, RDT0), 6);
-	check_rx_ring(f);
+	check_rx_ring_topped(f);
 	check_buffers(f, NULL, 0);
 }
 
 /* --- rx: the pool runs dry --- */
 
+/*
+ * The pool cannot refill the ring: nothing received is dropped; the ring runs short (the device counts what
+ * it had no descriptor for), the shortfall is counted once per refill, and the ring fills up again once the
+ * application gives buffers back (at the next burst, or at e1000e_rxq_top_up() before a sleep).
+ */
 static void rx_pool_empty(void **state)
 {
 	struct fix *f = fix_new(state, 8, 12);
 	struct upci_pkt pkts[8];
-	void *dropped[2];
 	uint32_t seq = 0;
 
 	fill(f);
 	assert_int_equal(pool_free(f), 5);
-	for (unsigned k = 0; k < 7; k++) {
-		if (k >= 5)
-			dropped[k - 5] = f->rx_bufs[f->rx_head];
+	for (unsigned k = 0; k < 7; k++)
 		assert_true(dev_rx_frame(f, seq++));
-	}
 	assert_false(dev_rx_frame(f, seq)); /* the device owns no more */
 	assert_int_equal(f->rx_overruns, 1);
 
-	/* 5 fresh buffers for 7 frames: the last two are dropped, their buffers stay in the ring */
-	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 8), 5);
-	for (unsigned k = 0; k < 5; k++) {
+	/* all 7 delivered; the refill wants 7 and gets the 5 there are */
+	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 8), 7);
+	for (unsigned k = 0; k < 7; k++) {
 		check_rx_pkt(f, &pkts[k], k);
 		hold(f, pkts[k].buf);
 	}
-	assert_int_equal(f->rxq.stats.no_buffer, 2);
-	assert_int_equal(f->rxq.stats.packets, 5);
+	assert_int_equal(f->rxq.stats.no_buffer, 1);
+	assert_int_equal(f->rxq.stats.packets, 7);
 	assert_int_equal(pool_free(f), 0);
-	assert_int_equal(reg(f, RDT0), 6);
-	assert_ptr_equal(f->rx_bufs[4], dropped[0]); /* each moved one slot back */
-	assert_ptr_equal(f->rx_bufs[5], dropped[1]);
+	assert_int_equal(reg(f, RDT0), 4); /* 5 given: [7, 4) */
 	assert_false(e1000e_rxq_ready(&f->rxq));
 	check_rx_ring(f);
 	check_buffers(f, NULL, 0);
 
-	/* still dry: two more dropped */
-	assert_true(dev_rx_frame(f, 100));
-	assert_true(dev_rx_frame(f, 101));
+	/* the device fills the 5 it has, then runs into RDT */
+	for (unsigned k = 0; k < 5; k++)
+		assert_true(dev_rx_frame(f, seq++));
+	assert_false(dev_rx_frame(f, seq));
+	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 8), 5);
+	for (unsigned k = 0; k < 5; k++) {
+		check_rx_pkt(f, &pkts[k], 7 + k);
+		hold(f, pkts[k].buf);
+	}
+	assert_int_equal(f->rxq.stats.no_buffer, 1); /* still dry (the ring is empty now): the same shortage */
+	assert_int_equal(f->rxq.next, f->rxq.tail);
+	assert_false(e1000e_rxq_ready(&f->rxq));
 	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 8), 0);
-	assert_int_equal(f->rxq.stats.no_buffer, 4);
-	assert_int_equal(reg(f, RDT0), 0);
+	assert_int_equal(f->rxq.stats.no_buffer, 1);
 	check_rx_ring(f);
 	check_buffers(f, NULL, 0);
 
-	/* the application returns three buffers: reception continues */
+	/* three back, then a top-up (what arming does before a sleep): the device has descriptors again */
 	release(f, 3);
-	for (unsigned k = 0; k < 4; k++)
+	e1000e_rxq_top_up(&f->rxq);
+	assert_int_equal(pool_free(f), 0);
+	assert_int_equal((f->rxq.tail - f->rxq.next) & 7, 3);
+	for (unsigned k = 0; k < 3; k++)
 		assert_true(dev_rx_frame(f, 200 + k));
 	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 8), 3);
 	for (unsigned k = 0; k < 3; k++) {
 		check_rx_pkt(f, &pkts[k], 200 + k);
 		hold(f, pkts[k].buf);
 	}
-	assert_int_equal(f->rxq.stats.no_buffer, 5);
+	/* everything back: the next burst tops the ring up to all but one */
 	release(f, f->n_held);
+	assert_true(dev_rx_frame(f, 300) == false); /* the ring was empty again */
+	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 8), 0);
+	assert_int_equal((f->rxq.tail - f->rxq.next) & 7, 7);
 	assert_true(dev_rx_frame(f, 300));
 	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 8), 1);
 	check_rx_pkt(f, &pkts[0], 300);
 	hold(f, pkts[0].buf);
-	assert_int_equal(f->rxq.stats.packets, 9);
+	assert_int_equal(f->rxq.stats.packets, 16);
+	assert_int_equal(f->rxq.stats.no_buffer, 1); /* one shortage, from the first short refill to the full one */
+	assert_int_equal(f->rxq.stats.bad_length + f->rxq.stats.bad_status, 0);
+	check_rx_ring_topped(f);
+	check_buffers(f, NULL, 0);
+}
+
+/* A device that writes DD where it was given nothing (a hole, at or past RDT): the driver does not look. */
+static void rx_ignores_writebacks_past_tail(void **state)
+{
+	struct fix *f = fix_new(state, 8, 16);
+	struct upci_pkt pkts[8];
+
+	fill(f);
+	for (uint32_t i = 0; i < 8; i++) { /* every descriptor "done", the hole at 7 too */
+		f->rx_ring[i].wb.status_error = RX_GOOD;
+		f->rx_ring[i].wb.length = 60;
+	}
+	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 8), 7); /* [0, 7): what the device was given */
+	for (unsigned k = 0; k < 7; k++) {
+		assert_ptr_equal(pkts[k].pool, &f->pool);
+		hold(f, pkts[k].buf);
+	}
+	assert_int_equal(f->rxq.next, 7);
 	check_rx_ring(f);
 	check_buffers(f, NULL, 0);
+	/* the refill rewrote [7, 6): DD is gone everywhere the device now owns */
+	for (uint32_t i = f->rxq.next; i != f->rxq.tail; i = (i + 1) & 7)
+		assert_int_equal(f->rx_ring[i].read.reserved, 0);
+	assert_true(f->rx_ring[6].wb.status_error & E1000E_RXD_STAT_DD); /* the hole still says "done" */
+	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 8), 0);
+	assert_int_equal(f->rxq.next, 7);
 }
 
 /* --- rx: ready --- */
@@ -847,13 +925,16 @@ static void rx_ready_follows_dd(void **state)
 	assert_true(e1000e_rxq_ready(&f->rxq));
 	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 4), 0);
 	assert_false(e1000e_rxq_ready(&f->rxq));
-	check_rx_ring(f);
+	check_rx_ring_topped(f);
 	check_buffers(f, NULL, 0);
 }
 
 /* --- the tx device --- */
 
-/* The device sends up to @max descriptors from its head towards TDT: checks each, sets DD. */
+/*
+ * The device sends up to @max descriptors from its head towards TDT: checks each, and as the 82574L writes
+ * DD back only where the driver asked (RS). The descriptor just before TDT must ask: a burst's last does.
+ */
 static unsigned dev_tx(struct fix *f, unsigned max)
 {
 	uint32_t tdt = reg(f, TDT0);
@@ -863,9 +944,12 @@ static unsigned dev_tx(struct fix *f, unsigned max)
 	while (n < max && f->tx_head != tdt) {
 		struct e1000e_tx_desc *d = &f->tx_ring[f->tx_head];
 		uint8_t *buf = dev_buf(f, d->buffer_addr);
+		bool rs = d->cmd & E1000E_TXD_CMD_RS;
 
-		assert_ptr_equal(f->tx_bufs[f->tx_head], buf);
-		assert_int_equal(d->cmd, TX_CMD);
+		assert_ptr_equal(tx_buf(f, f->tx_head), buf);
+		assert_int_equal(d->cmd & ~E1000E_TXD_CMD_RS, TX_CMD);
+		if (((f->tx_head + 1) & (f->size - 1)) == tdt)
+			assert_true(rs);
 		assert_int_equal(d->sta, 0);
 		assert_int_equal(d->cso, 0);
 		assert_int_equal(d->css, 0);
@@ -873,7 +957,8 @@ static unsigned dev_tx(struct fix *f, unsigned max)
 		assert_int_equal(d->length, len_for(f->tx_seq));
 		check_pattern(buf, d->length, f->tx_seq);
 		f->tx_seq++;
-		d->sta = E1000E_TXD_STA_DD;
+		if (rs)
+			d->sta = E1000E_TXD_STA_DD;
 		f->tx_head = (f->tx_head + 1) & (f->size - 1);
 		n++;
 	}
@@ -899,7 +984,6 @@ static void tx_burst_fills_descriptors(void **state)
 	struct fix *f = fix_new(state, 16, 40);
 	struct upci_pkt pkts[5];
 	void *bufs[5];
-	uint64_t bytes = 0;
 
 	memset(f->tx_ring, 0xa5, 16 * sizeof(*f->tx_ring)); /* stale contents: every field is written */
 	assert_int_equal(e1000e_txq_room(&f->txq), 15);
@@ -911,7 +995,6 @@ static void tx_burst_fills_descriptors(void **state)
 	for (uint32_t k = 0; k < 5; k++) {
 		tx_frame(f, &pkts[k], k);
 		bufs[k] = pkts[k].buf;
-		bytes += pkts[k].len;
 	}
 	assert_int_equal(e1000e_txq_burst(&f->txq, pkts, 5), 5);
 	assert_int_equal(reg(f, TDT0), 5);
@@ -922,18 +1005,20 @@ static void tx_burst_fills_descriptors(void **state)
 		assert_int_equal(pkts[k].len, len_for(k));
 		assert_int_equal(d->buffer_addr, iova_of(f, bufs[k]));
 		assert_int_equal(d->length, len_for(k));
-		assert_int_equal(d->cmd, TX_CMD);
+		assert_int_equal(d->cmd, k == 4 ? TX_CMD | E1000E_TXD_CMD_RS : TX_CMD); /* one write-back per burst */
 		assert_int_equal(d->sta, 0);
 		assert_int_equal(d->cso, 0);
 		assert_int_equal(d->css, 0);
 		assert_int_equal(d->special, 0);
-		assert_ptr_equal(f->tx_bufs[k], bufs[k]);
+		assert_ptr_equal(tx_buf(f, k), bufs[k]);
 		assert_ptr_equal(f->tx_pools[k], &f->pool);
 	}
 	assert_int_equal(f->txq.tail, 5);
+	assert_int_equal(f->txq.rs_tail - f->txq.rs_head, 1);
+	assert_int_equal(f->tx_rs[0].last, 4);
+	assert_ptr_equal(f->tx_rs[0].pool, &f->pool); /* all of one pool: given back in one piece */
 	assert_int_equal(e1000e_txq_room(&f->txq), 10);
 	assert_int_equal(f->txq.stats.packets, 5);
-	assert_int_equal(f->txq.stats.bytes, bytes);
 	assert_int_equal(f->txq.stats.ring_full + f->txq.stats.bad_length + f->txq.stats.foreign_buffer, 0);
 	assert_int_equal(pool_free(f), 35);
 	assert_int_equal(e1000e_txq_clean(&f->txq), 0); /* nothing done yet */
@@ -944,10 +1029,7 @@ static void tx_burst_fills_descriptors(void **state)
 	assert_int_equal(pool_free(f), 40);
 	assert_int_equal(e1000e_txq_room(&f->txq), 15);
 	assert_int_equal(f->txq.clean, 5);
-	for (uint32_t k = 0; k < 16; k++) {
-		assert_null(f->tx_bufs[k]);
-		assert_null(f->tx_pools[k]); /* cleared on completion */
-	}
+	assert_int_equal(f->txq.rs_tail, f->txq.rs_head);
 	assert_int_equal(e1000e_txq_clean(&f->txq), 0);
 	check_buffers(f, NULL, 0);
 }
@@ -980,21 +1062,24 @@ static void tx_ring_full(void **state)
 		assert_ptr_equal(pkts[k].buf, bufs[k]);
 	set_reg(f, TDT0, 15);
 
-	/* three done: the burst cleans them itself and queues three */
+	/* three sent: the burst's write-back (on its last descriptor) is not there yet, so no room either */
 	assert_int_equal(dev_tx(f, 3), 3);
-	assert_int_equal(e1000e_txq_burst(&f->txq, pkts + 15, 5), 3);
-	assert_int_equal(f->txq.stats.ring_full, 12);
-	assert_int_equal(f->txq.clean, 3);
-	assert_int_equal(reg(f, TDT0), 2); /* wrapped */
-	assert_int_equal(pool_free(f), 40 - 20 + 3);
-	for (uint32_t k = 15; k < 20; k++)
-		assert_ptr_equal(pkts[k].buf, k < 18 ? NULL : bufs[k]);
-	check_buffers(f, pkts, 20);
+	assert_int_equal(e1000e_txq_burst(&f->txq, pkts + 15, 5), 0);
+	assert_int_equal(f->txq.stats.ring_full, 15);
+	assert_int_equal(f->txq.clean, 0);
 
-	assert_int_equal(dev_tx(f, 100), 15);
-	assert_int_equal(e1000e_txq_burst(&f->txq, pkts + 18, 2), 2);
-	assert_int_equal(dev_tx(f, 100), 2);
-	assert_int_equal(e1000e_txq_clean(&f->txq), 2);
+	/* all sent: the burst cleans the 15 itself and queues the 5 (wrapping) */
+	assert_int_equal(dev_tx(f, 100), 12);
+	assert_int_equal(e1000e_txq_burst(&f->txq, pkts + 15, 5), 5);
+	assert_int_equal(f->txq.clean, 15);
+	assert_int_equal(reg(f, TDT0), 4); /* wrapped */
+	assert_int_equal(pool_free(f), 40 - 20 + 15);
+	for (uint32_t k = 15; k < 20; k++)
+		assert_null(pkts[k].buf);
+	check_buffers(f, NULL, 0);
+
+	assert_int_equal(dev_tx(f, 100), 5);
+	assert_int_equal(e1000e_txq_clean(&f->txq), 5);
 	assert_int_equal(e1000e_txq_room(&f->txq), 15);
 	assert_int_equal(pool_free(f), 40);
 	assert_int_equal(f->txq.stats.packets, 20);
@@ -1002,6 +1087,7 @@ static void tx_ring_full(void **state)
 	check_buffers(f, NULL, 0);
 }
 
+/* A burst completes as a whole, when its last descriptor is written back; bursts complete in order. */
 static void tx_partial_clean(void **state)
 {
 	struct fix *f = fix_new(state, 16, 40);
@@ -1009,24 +1095,44 @@ static void tx_partial_clean(void **state)
 
 	for (uint32_t k = 0; k < 6; k++)
 		tx_frame(f, &pkts[k], k);
-	assert_int_equal(e1000e_txq_burst(&f->txq, pkts, 6), 6);
-	assert_int_equal(dev_tx(f, 3), 3);
-	f->tx_ring[4].sta = E1000E_TXD_STA_DD; /* out of order: must wait for descriptor 3 */
+	assert_int_equal(e1000e_txq_burst(&f->txq, pkts, 3), 3);     /* burst A: 0..2 */
+	assert_int_equal(e1000e_txq_burst(&f->txq, pkts + 3, 3), 3); /* burst B: 3..5 */
+	assert_int_equal(f->txq.rs_tail - f->txq.rs_head, 2);
+	assert_int_equal(dev_tx(f, 2), 2);
+	assert_int_equal(e1000e_txq_clean(&f->txq), 0); /* A's last (2) not sent yet */
+	f->tx_ring[5].sta = E1000E_TXD_STA_DD;           /* B done out of order: must wait for A */
+	assert_int_equal(e1000e_txq_clean(&f->txq), 0);
+	f->tx_ring[5].sta = 0;
+	assert_int_equal(dev_tx(f, 1), 1);
 	assert_int_equal(e1000e_txq_clean(&f->txq), 3);
 	assert_int_equal(f->txq.clean, 3);
 	assert_int_equal(e1000e_txq_room(&f->txq), 12);
 	assert_int_equal(pool_free(f), 40 - 6 + 3);
 	for (uint32_t k = 0; k < 6; k++)
-		assert_true(k < 3 ? f->tx_bufs[k] == NULL : f->tx_bufs[k] != NULL);
+		assert_int_equal(tx_in_flight(f, k), k >= 3);
 	assert_int_equal(e1000e_txq_clean(&f->txq), 0);
 	check_buffers(f, NULL, 0);
 
-	f->tx_ring[4].sta = 0;
 	assert_int_equal(dev_tx(f, 100), 3);
 	assert_int_equal(e1000e_txq_clean(&f->txq), 3);
 	assert_int_equal(pool_free(f), 40);
 	assert_int_equal(e1000e_txq_room(&f->txq), 15);
 	check_buffers(f, NULL, 0);
+}
+
+/* Where cleaning must get to: past every burst, oldest first, whose last descriptor the device has sent. */
+static uint32_t tx_expected_clean(const struct fix *f, uint32_t clean, uint32_t head)
+{
+	uint32_t mask = f->size - 1;
+
+	for (uint32_t r = f->txq.rs_head; r != f->txq.rs_tail; r++) {
+		uint32_t last = f->tx_rs[r & mask].last;
+
+		if (((last - clean) & mask) >= ((head - clean) & mask))
+			break; /* not sent yet */
+		clean = (last + 1) & mask;
+	}
+	return clean;
 }
 
 /*
@@ -1042,30 +1148,36 @@ static void tx_wrap(struct fix *f, uint32_t frames)
 
 	while (f->tx_seq < frames) {
 		unsigned add = rnd(f, f->size + 3), room, want;
+		uint32_t clean, bursts = f->txq.rs_tail;
 
 		for (unsigned a = 0; a < add && pool_free(f) > 0; a++)
 			tx_frame(f, &pend[n++], seq++);
-		/* the burst cleans first: what the device has done frees room */
-		room = f->size - 1 - ((f->txq.tail - f->tx_head) & mask);
+		/* the burst cleans first: the bursts the device has sent whole free room */
+		clean = tx_expected_clean(f, f->txq.clean, f->tx_head);
+		room = f->size - 1 - ((f->txq.tail - clean) & mask);
 		want = n < room ? n : room;
 		sent = e1000e_txq_burst(&f->txq, pend, n);
 		if (sent != want)
 			fail_msg("burst of %u with room %u queued %u", n, room, sent);
 		ring_full += n - sent;
 		assert_int_equal(f->txq.stats.ring_full, ring_full);
-		assert_int_equal(f->txq.clean, f->tx_head);
+		assert_int_equal(f->txq.clean, clean);
 		for (unsigned k = 0; k < n; k++)
 			assert_true(k < sent ? pend[k].buf == NULL : pend[k].buf != NULL);
 		memmove(pend, pend + sent, (n - sent) * sizeof(*pend));
 		n -= sent;
-		if (sent)
+		if (sent) {
 			assert_int_equal(reg(f, TDT0), f->txq.tail);
+			assert_int_equal(f->txq.rs_tail, bursts + 1); /* one write-back asked per burst, on its last */
+			assert_int_equal(f->tx_rs[bursts & mask].last, (f->txq.tail + mask) & mask);
+		}
 
 		dev_tx(f, rnd(f, f->size + 2));
 		if (rnd(f, 3) == 0) {
-			uint32_t done = (f->tx_head - f->txq.clean) & mask;
+			uint32_t before = f->txq.clean, after = tx_expected_clean(f, before, f->tx_head);
 
-			assert_int_equal(e1000e_txq_clean(&f->txq), done);
+			assert_int_equal(e1000e_txq_clean(&f->txq), (after - before) & mask);
+			assert_int_equal(f->txq.clean, after);
 		}
 		assert_int_equal(e1000e_txq_room(&f->txq), f->size - 1 - ((f->txq.tail - f->txq.clean) & mask));
 		check_buffers(f, pend, n);
@@ -1107,7 +1219,6 @@ static void tx_refused_frames(void **state)
 {
 	struct fix *f = fix_new(state, 16, 40);
 	struct upci_pkt pkts[10], orig[10];
-	uint64_t bytes = 0;
 	uint8_t *end;
 	unsigned good[] = { 0, 2, 5, 9 };
 
@@ -1127,8 +1238,6 @@ static void tx_refused_frames(void **state)
 	pkts[8] = (struct upci_pkt){ .buf = NULL, .pool = &f->pool, .len = 60 };
 	tx_frame(f, &pkts[9], 3);
 	memcpy(orig, pkts, sizeof(pkts));
-	for (unsigned k = 0; k < 4; k++)
-		bytes += pkts[good[k]].len;
 
 	assert_int_equal(e1000e_txq_burst(&f->txq, pkts, 10), 4);
 	for (unsigned k = 0; k < 10; k++) {
@@ -1139,16 +1248,15 @@ static void tx_refused_frames(void **state)
 	}
 	for (unsigned k = 0; k < 4; k++) {
 		assert_int_equal(f->tx_ring[k].buffer_addr, iova_of(f, orig[good[k]].buf));
-		assert_ptr_equal(f->tx_bufs[k], orig[good[k]].buf);
+		assert_ptr_equal(tx_buf(f, k), orig[good[k]].buf);
 	}
-	assert_null(f->tx_bufs[4]);
-	assert_null(f->tx_pools[4]);
+	assert_int_equal(f->txq.tail, 4); /* slot 4 holds nothing */
+	assert_int_equal(f->tx_ring[3].cmd, TX_CMD | E1000E_TXD_CMD_RS); /* the last one queued asks, not the last seen */
 	assert_int_equal(reg(f, TDT0), 4);
 	assert_int_equal(f->txq.stats.bad_length, 2);
 	assert_int_equal(f->txq.stats.foreign_buffer, 4);
 	assert_int_equal(f->txq.stats.ring_full, 0);
 	assert_int_equal(f->txq.stats.packets, 4);
-	assert_int_equal(f->txq.stats.bytes, bytes);
 	check_pattern(f->foreign, BUF_SIZE, 999);
 	check_buffers(f, pkts, 10);
 
@@ -1211,17 +1319,15 @@ static void tx_buffer_of_second_pool(void **state)
 	assert_ptr_equal(f->tx_pools[0], &f->pool);
 	assert_ptr_equal(f->tx_pools[1], &f->pool2);
 	assert_ptr_equal(f->tx_pools[2], &f->pool);
-	assert_null(f->tx_pools[3]);
-	assert_ptr_equal(f->tx_bufs[1], fwd[0].buf);
+	assert_int_equal(f->txq.tail, 3);
+	assert_ptr_equal(tx_buf(f, 1), fwd[0].buf);
+	assert_null(f->tx_rs[0].pool); /* several pools: given back slot by slot */
 	check_buffers(f, pkts, 7);
 
 	/* the device sends all three (dev_tx checks each frame's bytes at the descriptor's address) */
 	assert_int_equal(dev_tx(f, 100), 3);
 	assert_int_equal(e1000e_txq_clean(&f->txq), 3);
-	for (unsigned k = 0; k < 3; k++) {
-		assert_null(f->tx_bufs[k]);
-		assert_null(f->tx_pools[k]);
-	}
+	assert_int_equal(f->txq.clean, 3);
 	/* the forwarded buffer is back in pool2 (its last free slot), the others in the queue's pool */
 	assert_int_equal(upci_pktpool_free_count(&f->pool2), 7);
 	assert_int_equal(f->pool2.ring[(atomic_load(&f->pool2.tail) - 1) & f->pool2.mask], fwd_idx[0]);
@@ -1311,12 +1417,15 @@ static void tx_descriptors_published_before_tail(void **state)
 	for (uint32_t k = 0; k < 5; k++)
 		tx_frame(f, &pkts[k], k);
 	watch(f);
-	assert_int_equal(e1000e_txq_burst(&f->txq, pkts, 5), 5);
-	assert_published(f, TDT0, 0, 5);
-	assert_int_equal(dev_tx(f, 3), 3);
+	assert_int_equal(e1000e_txq_burst(&f->txq, pkts, 3), 3);
+	assert_published(f, TDT0, 0, 3);
 	watch(f);
-	assert_int_equal(e1000e_txq_clean(&f->txq), 3);
-	assert_int_equal(bar.rmb, 3); /* each DD seen is followed by a read barrier before the buffer is reused */
+	assert_int_equal(e1000e_txq_burst(&f->txq, pkts + 3, 2), 2);
+	assert_published(f, TDT0, 3, 5);
+	assert_int_equal(dev_tx(f, 5), 5);
+	watch(f);
+	assert_int_equal(e1000e_txq_clean(&f->txq), 5);
+	assert_int_equal(bar.rmb, 2); /* each burst's DD seen is followed by a read barrier before its buffers go */
 }
 
 
@@ -1377,7 +1486,7 @@ static void tx_no_writeback_reported_once(void **state)
 	assert_int_equal(e1000e_txq_watch(&f->txq, DEV, 70000 + STALL), 0);
 	log_capture_stop();
 	assert_one_stall_line("tx queue 1 stalled");
-	assert_non_null(strstr(log_text, "took 5 of 5 queued descriptors (TDH 5, oldest 0)"));
+	assert_non_null(strstr(log_text, "took 5 of 5 queued descriptors (TDH 5, oldest 0, its burst's RS at 4)"));
 	assert_int_equal(f->txq.stats.dma_stall, 1);
 	/* After a restart (the rings begin anew) the watchdog may speak again. */
 	e1000e_watch_reset(&f->txq.watch, 0);
@@ -1397,19 +1506,22 @@ static void tx_healthy_never_reports(void **state)
 	log_capture_start();
 	for (; t < 10 * STALL; t += 250) /* nothing queued */
 		assert_int_equal(e1000e_txq_watch(&f->txq, DEV, t), 0);
-	tx_queue_frames(f, 4);
+	tx_queue_frames(f, 4); /* one burst: only its last descriptor (3) asks for a write-back */
 	for (; t < 20 * STALL; t += 250) /* queued, the device has not taken them (link down, tx off): no DMA fault */
 		assert_int_equal(e1000e_txq_watch(&f->txq, DEV, t), 0);
 	set_reg(f, TDH0, 2);
-	for (unsigned i = 0; i < 2; i++)
-		f->tx_ring[i].sta = E1000E_TXD_STA_DD; /* it sent two and wrote them back; nobody cleans them */
-	for (; t < 30 * STALL; t += 250)
+	for (; t < 30 * STALL; t += 250) /* the device is inside the burst, short of its RS descriptor */
 		assert_int_equal(e1000e_txq_watch(&f->txq, DEV, t), 0);
-	assert_int_equal(e1000e_txq_clean(&f->txq), 2); /* cleaned: the oldest now is one the device has not taken */
+	set_reg(f, TDH0, 4);
+	f->tx_ring[3].sta = E1000E_TXD_STA_DD; /* it sent the burst and wrote it back; nobody cleans it */
 	for (; t < 40 * STALL; t += 250)
 		assert_int_equal(e1000e_txq_watch(&f->txq, DEV, t), 0);
-	/* Slow but moving: each check sees the oldest descriptor written back and cleaned since the last. */
-	for (unsigned i = 2; i < 4; i++, t += STALL + 1) {
+	assert_int_equal(e1000e_txq_clean(&f->txq), 4);
+	for (; t < 50 * STALL; t += 250) /* nothing in flight again */
+		assert_int_equal(e1000e_txq_watch(&f->txq, DEV, t), 0);
+	/* Slow but moving: one-frame bursts, each written back and cleaned between two checks. */
+	for (unsigned i = 4; i < 8; i++, t += STALL + 1) {
+		tx_queue_frames(f, 1);
 		set_reg(f, TDH0, i + 1);
 		assert_int_equal(e1000e_txq_watch(&f->txq, DEV, t), 0);
 		f->tx_ring[i].sta = E1000E_TXD_STA_DD;
@@ -1545,6 +1657,7 @@ int main(void)
 		FIX_TEST(rx_malformed_writebacks),
 		FIX_TEST(rx_malformed_mixed_in_burst),
 		FIX_TEST(rx_pool_empty),
+		FIX_TEST(rx_ignores_writebacks_past_tail),
 		FIX_TEST(rx_ready_follows_dd),
 		FIX_TEST(rx_descriptors_published_before_tail),
 		FIX_TEST(rx_writeback_read_after_barrier),

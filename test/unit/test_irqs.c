@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Unit tests of lib/msix/irqs.c against the fake VFIO kernel: SET_IRQS layout, grants, growth, rewiring. */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -226,6 +230,92 @@ static void loopback_and_wait(void **state)
 	assert_int_equal(upci_irqs_wait(w->irqs, 1, 0), 0);
 }
 
+/* ---- the wait path's cost: counted reads through the seam ---- */
+
+static ssize_t (*base_read)(int, void *, size_t), (*base_read_nowait)(int, void *, size_t);
+static atomic_int n_read, n_read_nowait;
+
+static ssize_t counted_read(int fd, void *buf, size_t len)
+{
+	atomic_fetch_add(&n_read, 1);
+	return base_read(fd, buf, len);
+}
+
+static ssize_t counted_read_nowait(int fd, void *buf, size_t len)
+{
+	atomic_fetch_add(&n_read_nowait, 1);
+	return base_read_nowait(fd, buf, len);
+}
+
+static void count_reads(struct world *w)
+{
+	base_read = w->f.sys.ops.read;
+	base_read_nowait = w->f.sys.ops.read_nowait;
+	w->f.sys.ops.read = counted_read;
+	w->f.sys.ops.read_nowait = counted_read_nowait;
+	atomic_store(&n_read, 0);
+	atomic_store(&n_read_nowait, 0);
+}
+
+struct waiter {
+	struct upci_irqs *irqs;
+	unsigned vector;
+	atomic_int rc;  /* INT_MIN until the wait returns */
+};
+
+static void *wait_forever(void *arg)
+{
+	struct waiter *wt = arg;
+
+	atomic_store(&wt->rc, upci_irqs_wait(wt->irqs, wt->vector, -1));
+	return NULL;
+}
+
+static void sleep_ms(long ms)
+{
+	nanosleep(&(struct timespec){ .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 }, NULL);
+}
+
+/* A wait without timeout on a pending vector is one read(2), with a zero timeout one non-blocking read. */
+static void wait_costs_one_read(void **state)
+{
+	struct world *w = *state;
+
+	assert_int_equal(upci_irqs_enable(w->irqs, 0, 5), 0);
+	assert_int_equal(fcntl(upci_irqs_fd(w->irqs, 1), F_GETFL) & O_NONBLOCK, 0); /* blocking eventfd */
+	count_reads(w);
+	assert_int_equal(upci_irqs_trigger(w->irqs, 1), 0);
+	assert_int_equal(upci_irqs_trigger(w->irqs, 1), 0);
+	assert_int_equal(upci_irqs_wait(w->irqs, 1, -1), 2);
+	assert_int_equal(atomic_load(&n_read), 1);
+	assert_int_equal(atomic_load(&n_read_nowait), 0);
+	assert_int_equal(upci_irqs_wait(w->irqs, 1, 0), 0); /* nothing pending: does not block */
+	assert_int_equal(atomic_load(&n_read), 1);
+	assert_int_equal(atomic_load(&n_read_nowait), 1);
+}
+
+/* A wait without timeout blocks until the vector fires, whether or not someone made the eventfd
+ * non-blocking. */
+static void wait_forever_blocks_until_fired(void **state)
+{
+	struct world *w = *state;
+
+	assert_int_equal(upci_irqs_enable(w->irqs, 0, 5), 0);
+	for (int nonblock = 0; nonblock < 2; nonblock++) {
+		struct waiter wt = { .irqs = w->irqs, .vector = 2, .rc = INT32_MIN };
+		pthread_t th;
+
+		if (nonblock)
+			assert_int_equal(fcntl(upci_irqs_fd(w->irqs, 2), F_SETFL, O_NONBLOCK), 0);
+		assert_int_equal(pthread_create(&th, NULL, wait_forever, &wt), 0);
+		sleep_ms(50);
+		assert_int_equal(atomic_load(&wt.rc), INT32_MIN); /* still waiting */
+		assert_int_equal(upci_irqs_trigger(w->irqs, 2), 0);
+		assert_int_equal(pthread_join(th, NULL), 0);
+		assert_int_equal(atomic_load(&wt.rc), 1);
+	}
+}
+
 static void disable_and_reenable(void **state)
 {
 	struct world *w = *state;
@@ -412,6 +502,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(grow_with_noresize, setup_noresize, teardown),
 		cmocka_unit_test_setup_teardown(rewire_and_deassign, setup, teardown),
 		cmocka_unit_test_setup_teardown(loopback_and_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(wait_costs_one_read, setup, teardown),
+		cmocka_unit_test_setup_teardown(wait_forever_blocks_until_fired, setup, teardown),
 		cmocka_unit_test_setup_teardown(disable_and_reenable, setup, teardown),
 		cmocka_unit_test_setup_teardown(kernel_refusal_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(pending_bit, setup, teardown),

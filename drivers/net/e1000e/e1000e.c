@@ -63,6 +63,8 @@ struct e1000e {
 	struct e1000e_txq txq[E1000E_MAX_QUEUES];
 	void **buf_slots;
 	struct upci_pktpool **pool_slots;
+	uint32_t *tx_idx;        /* per tx queue, its ring's in-flight buffer indices */
+	struct e1000e_tx_burst *tx_bursts; /* per tx queue, its ring's in-flight bursts */
 	struct e1000e_acc acc;
 	uint64_t watched_rx;     /* acc.rx_packets at the last watchdog check */
 	bool started;
@@ -188,9 +190,11 @@ static int alloc_queues(struct e1000e *nic)
 			    &nic->ring_mem);
 	if (rc)
 		return rc;
-	nic->buf_slots = calloc(rx_slots + tx_slots, sizeof(void *));
+	nic->buf_slots = calloc(rx_slots, sizeof(void *));
 	nic->pool_slots = calloc(tx_slots, sizeof(*nic->pool_slots));
-	if (!nic->buf_slots || !nic->pool_slots)
+	nic->tx_idx = calloc(tx_slots, sizeof(*nic->tx_idx));
+	nic->tx_bursts = calloc(tx_slots, sizeof(*nic->tx_bursts));
+	if (!nic->buf_slots || !nic->pool_slots || !nic->tx_idx || !nic->tx_bursts)
 		return -ENOMEM;
 	slot = nic->buf_slots;
 	pools = nic->pool_slots;
@@ -202,10 +206,12 @@ static int alloc_queues(struct e1000e *nic)
 						   .rdh_reg = E1000E_RDH0 + q * E1000E_QUEUE_STRIDE,
 						   .irq_cause = e1000e_vector_routes[q ? VEC_RX1 : VEC_RX0].cause,
 						   .index = (uint16_t)q };
-	for (unsigned q = 0; q < c->tx_queues; q++, off += tx_bytes, slot += c->tx_ring_size, pools += c->tx_ring_size)
+	for (unsigned q = 0; q < c->tx_queues; q++, off += tx_bytes, pools += c->tx_ring_size)
 		nic->txq[q] = (struct e1000e_txq){ .ring = (void *)(nic->ring_mem->va + off),
 						   .ring_iova = nic->ring_mem->iova + off, .size = c->tx_ring_size,
-						   .bufs = slot, .pools = pools, .regs = nic->regs,
+						   .pools = pools, .regs = nic->regs,
+						   .idx = nic->tx_idx + q * c->tx_ring_size,
+						   .rs = nic->tx_bursts + q * c->tx_ring_size,
 						   .tdt_reg = E1000E_TDT0 + q * E1000E_QUEUE_STRIDE,
 						   .tdh_reg = E1000E_TDH0 + q * E1000E_QUEUE_STRIDE, .index = (uint16_t)q };
 	return 0;
@@ -411,23 +417,10 @@ static int e1000e_start(void *priv)
 /* Give every buffer a ring holds back to its pool. */
 static void reclaim_buffers(struct e1000e *nic)
 {
-	for (unsigned q = 0; q < nic->cfg.rx_queues; q++) {
-		struct e1000e_rxq *r = &nic->rxq[q];
-
-		for (uint32_t i = 0; r->bufs && i < r->size; i++)
-			if (r->bufs[i] && upci_pktpool_put(r->pool, &r->bufs[i], 1))
-				r->bufs[i] = NULL;
-	}
-	for (unsigned q = 0; q < nic->cfg.tx_queues; q++) {
-		struct e1000e_txq *t = &nic->txq[q];
-
-		for (uint32_t i = 0; t->bufs && i < t->size; i++) {
-			if (t->bufs[i] && upci_pktpool_put(t->pools[i], &t->bufs[i], 1))
-				t->bufs[i] = NULL;
-			t->pools[i] = NULL;
-		}
-		t->tail = t->clean = 0;
-	}
+	for (unsigned q = 0; q < nic->cfg.rx_queues; q++)
+		e1000e_rxq_release(&nic->rxq[q]);
+	for (unsigned q = 0; q < nic->cfg.tx_queues; q++)
+		e1000e_txq_release(&nic->txq[q]);
 }
 
 static int e1000e_stop(void *priv)
@@ -464,6 +457,8 @@ static void e1000e_close(void *priv, bool removed)
 	upci_dma_free(nic->ring_mem);
 	free(nic->buf_slots);
 	free(nic->pool_slots);
+	free(nic->tx_idx);
+	free(nic->tx_bursts);
 	free(nic);
 }
 
@@ -505,6 +500,7 @@ static void e1000e_rx_arm(void *rxq)
 {
 	struct e1000e_rxq *r = rxq;
 
+	e1000e_rxq_top_up(r); /* sleeping on a ring the pool left short could wait for nothing */
 	/* QEMU: the IMS bit of an auto-cleared cause is cleared after each message: arm every time. */
 	upci_bar_write32(r->regs, E1000E_IMS, r->irq_cause);
 }
@@ -554,7 +550,8 @@ static void e1000e_stats(void *priv, struct upci_port_stats *out)
 
 		out->q_rx_packets[q] = r->packets;
 		out->q_tx_packets[q] = t->packets;
-		out->drv_rx_dropped += r->bad_length + r->bad_status + r->no_buffer;
+		out->drv_rx_dropped += r->bad_length + r->bad_status;
+		out->drv_rx_starved += r->no_buffer;
 		out->drv_tx_refused += t->bad_length + t->foreign_buffer;
 		out->dma_stalls += r->dma_stall + t->dma_stall;
 	}

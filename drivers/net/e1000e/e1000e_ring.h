@@ -43,16 +43,22 @@ enum {
 #define E1000E_RXDEXT_ERR_FRAME (E1000E_RXDEXT_ERR_CE | E1000E_RXDEXT_ERR_SE | E1000E_RXDEXT_ERR_SEQ | \
 				 E1000E_RXDEXT_ERR_CXE | E1000E_RXDEXT_ERR_RXE)
 
-/* 3.3.3 Legacy transmit descriptor. */
+/* 3.3.3 Legacy transmit descriptor. @upper is the second quadword whole (written with one store). */
 struct e1000e_tx_desc {
 	uint64_t buffer_addr;
-	uint16_t length;
-	uint8_t cso;
-	uint8_t cmd;
-	uint8_t sta;
-	uint8_t css;
-	uint16_t special;
+	union {
+		struct {
+			uint16_t length;
+			uint8_t cso;
+			uint8_t cmd;
+			uint8_t sta;
+			uint8_t css;
+			uint16_t special;
+		};
+		uint64_t upper;
+	};
 };
+#define E1000E_TXD_UPPER_CMD_SHIFT 24 /* cmd's bit position in @upper (little endian: length, cso, cmd) */
 
 enum {
 	E1000E_TXD_CMD_EOP = 1u << 0,  /* end of packet */
@@ -61,17 +67,18 @@ enum {
 	E1000E_TXD_STA_DD = 1u << 0,
 };
 
-/* struct e1000e_rx_stats / e1000e_tx_stats - per-queue driver counters. */
+/* struct e1000e_rx_stats / e1000e_tx_stats - per-queue driver counters (bytes: the device counts them). */
 struct e1000e_rx_stats {
-	uint64_t packets, bytes;
+	uint64_t packets;
 	uint64_t bad_length;   /* write-back length 0 or beyond the buffer: dropped */
 	uint64_t bad_status;   /* frame errors, or a frame split across descriptors: dropped */
-	uint64_t no_buffer;    /* the pool was empty: frame dropped, buffer recycled */
+	uint64_t no_buffer;    /* times the pool ran dry under a refill (the ring ran short until it had buffers
+				* again; nothing is dropped: the device counts what found no descriptor) */
 	uint64_t dma_stall;    /* 1 once the watchdog found the queue's write-backs missing (e1000e_rxq_watch()) */
 };
 
 struct e1000e_tx_stats {
-	uint64_t packets, bytes;
+	uint64_t packets;
 	uint64_t bad_length;   /* refused: length 0 or beyond the buffer */
 	uint64_t foreign_buffer; /* refused: not a buffer of the pool the packet names */
 	uint64_t ring_full;    /* not queued: the ring had no room (the caller keeps them) */
@@ -95,15 +102,25 @@ struct e1000e_watch {
 	uint32_t seen;           /* rx: the queue's next descriptor at the last check */
 };
 
+/*
+ * An rx ring's descriptors, in ring order from @next: [next, tail) hold buffers (written back and not yet
+ * taken, or the device's), [tail, next) are holes (taken, not yet refilled; stale in @bufs), at least one:
+ * RDT == RDH means "nothing for the device". A burst refills the holes in one pool get once there are more
+ * than @refill_batch of them, and writes RDT (the shadow @tail) once.
+ */
 struct e1000e_rxq {
 	union e1000e_rx_desc *ring;
 	uint64_t ring_iova;
 	uint32_t size;           /* descriptors, a power of two */
 	uint32_t next;           /* next descriptor to look at */
-	void **bufs;             /* the buffer each descriptor holds */
+	uint32_t tail;           /* RDT as last written: the first hole */
+	uint32_t refill_batch;   /* refill once the holes exceed this (a quarter of the ring, at most 32) */
+	bool starved;            /* the last refill found the pool short */
+	void **bufs;             /* the buffer each descriptor holds ([next, tail) are valid) */
 	struct upci_pktpool *pool;
 	const struct upci_bar *regs;
 	uint32_t rdt_reg;        /* RDT offset of this queue */
+	volatile uint32_t *rdt;  /* RDT mapped (set by e1000e_rxq_fill()), NULL: through @regs */
 	uint32_t rdh_reg;        /* RDH offset (read by the watchdog only) */
 	uint32_t irq_cause;      /* its interrupt cause (ICR/IMS bit) */
 	uint16_t index;
@@ -111,16 +128,31 @@ struct e1000e_rxq {
 	struct e1000e_watch watch;
 };
 
+/* A burst in flight: its last descriptor (the RS one), and its pool when all its buffers share one. */
+struct e1000e_tx_burst {
+	uint32_t last;
+	struct upci_pktpool *pool; /* NULL: several pools, see e1000e_txq.pools */
+};
+
+/*
+ * A tx ring: [clean, tail) in flight (only those entries of @idx and @pools mean anything). Only the last descriptor of each burst asks for a write-back (RS);
+ * @rs holds those positions, oldest first, so a clean looks at one descriptor per burst and gives the
+ * burst's buffers back in runs (no re-validation: they were checked when queued).
+ */
 struct e1000e_txq {
 	struct e1000e_tx_desc *ring;
 	uint64_t ring_iova;
 	uint32_t size;
 	uint32_t tail;           /* next descriptor to fill */
 	uint32_t clean;          /* oldest descriptor not yet completed */
-	void **bufs;
+	struct e1000e_tx_burst *rs; /* @size entries: the bursts in flight, oldest first */
+	uint32_t rs_head, rs_tail; /* free-running positions in @rs (oldest, next free) */
+	uint32_t *idx;           /* each in-flight buffer's index in its pool ([clean, tail) are valid) */
 	struct upci_pktpool **pools; /* the pool each in-flight buffer goes back to */
 	const struct upci_bar *regs;
 	uint32_t tdt_reg;
+	volatile uint32_t *tdt;  /* TDT mapped (resolved on the first burst), NULL: through @regs */
+	bool tdt_resolved;
 	uint32_t tdh_reg;        /* TDH offset (read by the watchdog only) */
 	uint16_t index;
 	struct e1000e_tx_stats stats;
@@ -131,20 +163,26 @@ struct e1000e_txq {
 int e1000e_rxq_fill(struct e1000e_rxq *q);
 /* Take up to @max received frames. The caller owns their buffers (return them with upci_pkt_free()). */
 unsigned e1000e_rxq_burst(struct e1000e_rxq *q, struct upci_pkt *pkts, unsigned max);
+/* Refill every hole but one now (before sleeping: a ring the pool left short gets its buffers). */
+void e1000e_rxq_top_up(struct e1000e_rxq *q);
 /* Is a frame waiting (the next descriptor is done)? */
 int e1000e_rxq_ready(const struct e1000e_rxq *q);
-/* Return completed tx buffers to their pool. Return: how many. */
+/* Return completed tx buffers to their pools. Return: how many. */
 unsigned e1000e_txq_clean(struct e1000e_txq *q);
 /* Queue up to @n frames (each a buffer of the pool it names); one tail write. A frame taken has its buf set to
  * NULL; refused ones (counted) and those beyond the ring's room stay the caller's. Return: how many queued. */
 unsigned e1000e_txq_burst(struct e1000e_txq *q, struct upci_pkt *pkts, unsigned n);
 /* Free descriptors (what a burst can take now, after a clean). */
 uint32_t e1000e_txq_room(const struct e1000e_txq *q);
+/* Give every buffer the rings hold back to its pool, and empty them (after the device stopped). */
+void e1000e_rxq_release(struct e1000e_rxq *q);
+void e1000e_txq_release(struct e1000e_txq *q);
 
 /*
  * Dead-DMA watchdog (as Linux e1000e's "Detected Hardware Unit Hang"), called from the port layer's periodic
  * check, never per packet. A queue is stuck when the device went on without its write-backs reaching memory:
- * tx: frames in flight, the oldest not done (DD), TDH past it (within the frames in flight); rx: the next
+ * tx: frames in flight, the oldest burst's RS descriptor not done (DD), TDH past it (within the frames in
+ * flight); rx: the next
  * descriptor not done and either RDH past it, or (@frames_vanish) the device counted good frames (GPRC) since
  * the last check while no rx queue showed a write-back. Stuck at the same descriptor for E1000E_DMA_STALL_MS,
  * it is reported: one error line naming @dev, the queue and the likely cause, and stats.dma_stall set to 1;
