@@ -90,6 +90,12 @@ struct upci_drv_port {
  *               rings, pools and vectors: bus mastering, registers, empty rings (head and tail at 0, no
  *               buffer of before left in a descriptor), interrupt routing and the causes init enables.
  *               Leave it stopped. Without it upci_port_reset() returns -EOPNOTSUPP.
+ * @watchdog:    optional: look for queues the device no longer completes (descriptors it took, no write-back:
+ *               a dead DMA path) and report each once, in one line and in @stats (dma_stalls). @now_ms is
+ *               CLOCK_MONOTONIC_COARSE in ms: bound in time, not in calls. Called by the port layer from its
+ *               periodic event check (once per UPCI_PORT_EVENT_CHECK bursts of a queue), when an rx wait times
+ *               out and from upci_port_stats(); never per packet, never after removal, one thread at a time
+ *               (serialised with @stats), possibly while queue threads run bursts.
  */
 struct upci_driver_ops {
 	int (*init)(struct upci_dev *dev, const struct upci_port_cfg *cfg, void **priv, struct upci_drv_port *port);
@@ -109,6 +115,7 @@ struct upci_driver_ops {
 	void (*stats)(void *priv, struct upci_port_stats *out);
 	int (*raise_irq)(void *priv, unsigned vector);
 	int (*reset)(void *priv);
+	void (*watchdog)(void *priv, uint64_t now_ms);
 };
 
 /** struct upci_driver - a driver: its name, the ids it handles (@n_ids entries), its ops. */

@@ -110,6 +110,8 @@ struct upci_port_stats {
 	uint64_t interrupt_wakeups;/* sleeps of upci_port_rx()/upci_port_rx_wait() that the interrupt ended */
 	uint64_t q_wakeups[UPCI_PORT_MAX_QUEUES]; /* ... per rx queue */
 	uint64_t timeouts;         /* ... that the timeout ended */
+	uint64_t dma_stalls;       /* queues the driver found stalled: descriptors taken, no write-back (a dead DMA
+				    * path, e.g. an IOMMU translation failure); each also said in one log line */
 };
 
 /**

@@ -91,6 +91,8 @@ static struct script {
 	uint32_t watch_free_at_close;
 	_Atomic bool removed;          /* on_remove ran */
 	unsigned ops_after_removal;    /* ops other than close/stats called after on_remove: must stay 0 */
+	unsigned watchdogs;            /* watchdog op calls */
+	uint64_t watch_ms;             /* the clock the last one was given */
 	unsigned stats_after_removal;
 	unsigned inits, closes;
 	bool closed_removed;           /* what the last close was told */
@@ -370,6 +372,15 @@ static void td_stats(void *priv, struct upci_port_stats *out)
 	}
 }
 
+static void td_watchdog(void *priv, uint64_t now_ms)
+{
+	(void)priv;
+	after_removal();
+	assert_true(now_ms >= S.watch_ms); /* a monotonic clock */
+	S.watch_ms = now_ms;
+	S.watchdogs++;
+}
+
 static int td_raise_irq(void *priv, unsigned vector)
 {
 	struct tdev *d = priv;
@@ -402,6 +413,7 @@ static const struct upci_driver_ops td_ops = {
 	.tx_clean = td_tx_clean, .rx_ready = td_rx_ready, .rx_arm = td_rx_arm, .rx_disarm = td_rx_disarm,
 	.link_get = td_link_get, .link_event = td_link_event, .stats = td_stats, .raise_irq = td_raise_irq,
 	.reset = td_reset,
+	.watchdog = td_watchdog,
 };
 /* The same driver without a reset op (a driver that cannot re-initialise a device). */
 static const struct upci_driver_ops td_ops_noreset = {
@@ -819,6 +831,35 @@ static void open_start_rx_tx_close(void **state)
  * no pool, a pool of another IOMMU context, a buffer that is not the start of one of the named pool's, bad
  * lengths. The good frames of the same burst go.
  */
+/* The driver's watchdog runs off the data path: per UPCI_PORT_EVENT_CHECK bursts of a queue, on stats, on wait timeouts. */
+static void watchdog_runs_from_the_periodic_checks(void **state)
+{
+	struct world *w = *state;
+	struct upci_port *port = open_port(w, UPCI_PORT_INTERRUPT);
+	struct upci_port_stats st;
+	struct upci_pkt p[2];
+	unsigned before;
+
+	assert_int_equal(S.watchdogs, 0); /* open and start: none */
+	assert_int_equal(upci_port_stats(port, &st), 0);
+	assert_int_equal(S.watchdogs, 1);
+	for (unsigned i = 1; i < UPCI_PORT_EVENT_CHECK; i++) /* bursts between two checks cost no watchdog call */
+		assert_int_equal(upci_port_rx_burst(port, 0, p, 2), 0);
+	assert_int_equal(S.watchdogs, 1);
+	assert_int_equal(upci_port_rx_burst(port, 0, p, 2), 0); /* the 4096th: the periodic check */
+	assert_int_equal(S.watchdogs, 2);
+	for (unsigned i = 0; i < UPCI_PORT_EVENT_CHECK - 1; i++)
+		assert_int_equal(upci_port_tx_burst(port, 1, p, 0), 0);
+	assert_int_equal(S.watchdogs, 2);
+	assert_int_equal(upci_port_tx_burst(port, 1, p, 0), 0);
+	assert_int_equal(S.watchdogs, 3);
+	before = S.watchdogs;
+	assert_int_equal(upci_port_rx_wait(port, 0, 1), 0); /* nothing arrived: a timeout checks too */
+	assert_int_equal(S.watchdogs, before + 1);
+	assert_int_equal(upci_port_rx_wait(port, 0, 0), 0);
+	assert_int_equal(S.watchdogs, before + 2);
+}
+
 static void tx_refuses_what_the_device_cannot_reach(void **state)
 {
 	struct world *w = *state;
@@ -1584,6 +1625,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(open_driver_failures, setup, teardown),
 		cmocka_unit_test(modes_by_name),
 		cmocka_unit_test_setup_teardown(open_start_rx_tx_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(watchdog_runs_from_the_periodic_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(tx_refuses_what_the_device_cannot_reach, setup, teardown),
 		cmocka_unit_test_setup_teardown(tx_references_each_pool_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(tx_keeps_foreign_pool_alive, setup, teardown),
