@@ -6,4 +6,4 @@
 set -u
 vmrun=$1 arch=$2 kernel=$3 faults=$4 port=$5 examples=$6
 here=$(cd "$(dirname "$0")" && pwd)
-exec "$vmrun" --arch "$arch" --kernel "$kernel" --nics 4 --group-pair --hugepages 64 --timeout 360 -- sh "$here/guest/faults.sh" "$faults" "$port" "$examples"
+exec "$vmrun" --arch "$arch" --kernel "$kernel" --nics 4 --group-pair --hugepages 64 --timeout 640 -- sh "$here/guest/faults.sh" "$faults" "$port" "$examples"
