@@ -128,6 +128,8 @@ static int sleep_on_queues(struct lane *l)
 		printf("dpdk_fwd_power: %s: %s after %.1f s asleep\n", upci_port_name(p),
 		       n == 0 ? "timed out" : ev[0].data.u32 < UPCI_PORT_MAX_QUEUES ? "woke by its rx vector" : "woke by an event",
 		       asleep);
+	if (asleep >= 1.0 && !l->o->quiet)
+		fflush(stdout);
 	for (int i = 0; i < n; i++) {
 		uint32_t what = ev[i].data.u32;
 

@@ -1,0 +1,61 @@
+#!/bin/sh
+# SPDX-License-Identifier: BSD-3-Clause
+# Guest side of the DPDK interop VM test (vmrun --nics 4). TAP on stdout.
+# usage: dpdk.sh VM_PORT_BINARY DPDK_FWD_POWER FRAMES
+#   dpdk_fwd_power (EAL lcores 0-1, --no-pci; upci owns 02.0 and 03.0) forwards FRAMES frames
+#   nic2 -> nic0 => nic1 -> nic3 through mbufs: zero loss, intact. Then, idle: its CPU over 3 s must stay
+#   under 5% (it sleeps on the rx vectors). Then frames arrive while it sleeps: the rx vector wakes it
+#   (a "woke by its rx vector after N s asleep" line), they all get through, and no sleep ended by timeout.
+bin=$1 fwd=$2 frames=${3:-100000} late=200
+. "$(dirname "$0")/tap.sh"
+a=0000:00:02.0 b=0000:00:03.0 feed=0000:00:07.0 sink=0000:00:08.0
+log=/tmp/dpdk-test.out
+echo "# kernel $UPCI_VM_KERNEL ($(uname -r)), $UPCI_VM_ARCH; $frames frames, then $late while idle"
+
+# ticks PID : user + system CPU ticks (1/100 s) of every thread of PID so far.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# --in-memory: no /var/run for the EAL's runtime directory; --no-pci: the devices are upci's.
+eal="-l 0-1 -n 1 --in-memory --no-pci --iova-mode=va -m 64 --log-level=lib.eal:error"
+: > "$log"
+# shellcheck disable=SC2086
+"$fwd" $eal -- --timeout-ms 20000 "$a" "$b" >> "$log" 2>&1 &
+pid=$!
+i=0
+while ! grep -q "sleeping on rx vectors" "$log" && kill -0 "$pid" 2>/dev/null && [ $i -lt 300 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+grep -q "sleeping on rx vectors" "$log"
+tap_ok $? "dpdk_fwd_power up on EAL lcores 0-1 with upci ports $a, $b ($((i / 10)).$((i % 10)) s)"
+
+tap_run "$bin" feed "$feed" "$sink" "$frames"
+
+sleep 1 # the burst is over: the lcores go to sleep
+c0=$(ticks "$pid")
+sleep 3
+c1=$(ticks "$pid")
+idle=$((c1 - c0)) # ticks in 3 s: percent of one CPU = ticks / 3
+[ "$idle" -lt 15 ]
+tap_ok $? "idle: dpdk_fwd_power used $idle ticks of CPU in 3 s ($((idle * 100 / 3))/100 %, both lcores; limit 5 %)"
+
+woke0=$(grep -c "$a: woke by its rx vector" "$log")
+tap_run "$bin" feed "$feed" "$sink" "$late"
+woke1=$(grep -c "$a: woke by its rx vector" "$log")
+[ "$woke1" -gt "$woke0" ]
+tap_ok $? "frames arriving while it slept woke $a's lcore through its rx vector ($woke0 -> $woke1 long sleeps so ended)"
+
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+sed 's/^/# /' "$log"
+line=$(grep "done:" "$log" | tail -n 1)
+fwd_ab=$(echo "$line" | sed -n 's/.*a->b \([0-9]*\) frames.*/\1/p')
+wk=$(echo "$line" | sed -n 's/.*a->b [^;]*wakeups \([0-9]*\).*/\1/p')
+to_ab=$(echo "$line" | sed -n 's/.*a->b [^;]*timeouts \([0-9]*\).*/\1/p')
+to_ba=$(echo "$line" | sed -n 's/.*b->a [^;]*timeouts \([0-9]*\).*/\1/p')
+[ "$rc" = 0 ] && [ "$fwd_ab" = $((frames + late)) ]
+tap_ok $? "dpdk_fwd_power forwarded $fwd_ab of $((frames + late)) frames a->b through mbufs, exit $rc"
+[ -n "$wk" ] && [ "$wk" -gt 0 ] && [ "$to_ab" = 0 ] && [ "$to_ba" = 0 ]
+tap_ok $? "interrupt wake-ups a->b: $wk (> 0); sleeps ended by the timeout: a->b $to_ab, b->a $to_ba (0)"
+tap_end
