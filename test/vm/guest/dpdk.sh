@@ -1,12 +1,14 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 # Guest side of the DPDK interop VM test (vmrun --nics 4). TAP on stdout.
-# usage: dpdk.sh VM_PORT_BINARY DPDK_FWD_POWER FRAMES
+# usage: dpdk.sh VM_PORT_BINARY DPDK_FWD_POWER FRAMES [L2FWD]
 #   dpdk_fwd_power (EAL lcores 0-1, --no-pci; upci owns 02.0 and 03.0) forwards FRAMES frames
 #   nic2 -> nic0 => nic1 -> nic3 through mbufs: zero loss, intact. Then, idle: its CPU over 3 s must stay
 #   under 5% (it sleeps on the rx vectors). Then frames arrive while it sleeps: the rx vector wakes it
 #   (a "woke by its rx vector after N s asleep" line), they all get through, and no sleep ended by timeout.
-bin=$1 fwd=$2 frames=${3:-100000} late=200
+#   With L2FWD (upci native, hybrid mode: the same poll-then-sleep policy), the same FRAMES go through it
+#   too and the CPU each forwarder spent per frame is reported (a figure, not a check).
+bin=$1 fwd=$2 frames=${3:-100000} l2fwd=${4:-} late=200
 . "$(dirname "$0")/tap.sh"
 a=0000:00:02.0 b=0000:00:03.0 feed=0000:00:07.0 sink=0000:00:08.0
 log=/tmp/dpdk-test.out
@@ -36,7 +38,9 @@ if [ "$up" != 0 ]; then
 	exit 1
 fi
 
+f0=$(ticks "$pid")
 tap_run "$bin" feed "$feed" "$sink" "$frames"
+f1=$(ticks "$pid")
 
 sleep 1 # the burst is over: the lcores go to sleep
 c0=$(ticks "$pid")
@@ -66,4 +70,20 @@ to_ba=$(echo "$line" | sed -n 's/.*b->a [^;]*timeouts \([0-9]*\).*/\1/p')
 tap_ok $? "dpdk_fwd_power forwarded $fwd_ab of $((frames + late)) frames a->b through mbufs, exit $rc"
 [ -n "$wk" ] && [ "$wk" -gt 0 ] && [ "$to_ab" = 0 ] && [ "$to_ba" = 0 ]
 tap_ok $? "interrupt wake-ups a->b: $wk (> 0); sleeps ended by the timeout: a->b $to_ab, b->a $to_ba (0)"
+
+# CPU per forwarded frame (ticks are 10 ms: 100000 frames resolve to 0.1 us): interop vs upci native.
+if [ -n "$l2fwd" ]; then
+	: > "$log"
+	"$l2fwd" --mode hybrid --quiet "$a" "$b" >> "$log" 2>&1 &
+	pid=$!
+	i=0
+	while [ ! -s "$log" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+	n0=$(ticks "$pid")
+	tap_run "$bin" feed "$feed" "$sink" "$frames"
+	n1=$(ticks "$pid")
+	kill -TERM "$pid"
+	wait "$pid"
+	echo "# CPU per forwarded frame ($frames frames, feeder-paced): dpdk_fwd_power (mbufs) $(((f1 - f0) * 10000 / frames)) ns" \
+		"($((f1 - f0)) ticks), l2fwd hybrid (upci native) $(((n1 - n0) * 10000 / frames)) ns ($((n1 - n0)) ticks)"
+fi
 tap_end
