@@ -30,6 +30,14 @@ while ! grep -q "sleeping on rx vectors" "$log" && kill -0 "$pid" 2>/dev/null &&
 done
 grep -q "sleeping on rx vectors" "$log"
 up=$?
+if [ "$up" != 0 ] && grep -q "Cannot init alarm" "$log"; then
+	# Only this: DPDK's EAL creates its alarm on a timerfd; a kernel built without CONFIG_TIMERFD (the
+	# prebuilt 6.12 image predates it in fragment-iommufd-x86_64.config) cannot run any EAL application.
+	sed 's/^/# /' "$log"
+	echo "ok 1 - dpdk_fwd_power on $(uname -r) # SKIP this kernel has no timerfd (CONFIG_TIMERFD): rte_eal_init() cannot init its alarm; rebuild it from test/vm/kernel/fragment-iommufd-x86_64.config"
+	echo "1..1"
+	exit 0
+fi
 tap_ok $up "dpdk_fwd_power up on EAL lcores 0-1 with upci ports $a, $b ($((i / 10)).$((i % 10)) s)"
 if [ "$up" != 0 ]; then
 	sed 's/^/# /' "$log" # e.g. "EAL: Cannot init alarm": the kernel has no CONFIG_TIMERFD
