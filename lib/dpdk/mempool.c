@@ -117,7 +117,13 @@ static struct rte_mempool_ops upci_dpdk_ops = {
 	.get_count = upci_dpdk_op_get_count,
 };
 
-RTE_MEMPOOL_REGISTER_OPS(upci_dpdk_ops);
+/* As RTE_MEMPOOL_REGISTER_OPS(), keeping the index: tx checks an mbuf's mempool by it (no table read). */
+static int upci_dpdk_ops_index = -1;
+
+RTE_INIT(upci_dpdk_register_ops)
+{
+	upci_dpdk_ops_index = rte_mempool_register_ops(&upci_dpdk_ops);
+}
 
 int upci_dpdk_mbuf_to_pkt(struct rte_mbuf *m, struct upci_pkt *pkt)
 {
@@ -126,7 +132,7 @@ int upci_dpdk_mbuf_to_pkt(struct rte_mbuf *m, struct upci_pkt *pkt)
 	int64_t idx;
 	int moved = 0;
 
-	if (!mp || rte_mempool_get_ops(mp->ops_index)->dequeue != upci_dpdk_op_dequeue)
+	if (!mp || mp->ops_index != upci_dpdk_ops_index)
 		return -EINVAL;
 	ctx = mp->pool_data;
 	idx = index_of(ctx, m);
