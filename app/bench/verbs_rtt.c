@@ -582,7 +582,15 @@ static int run_trials(const struct opts *o, struct side *a, const struct reflect
 	return 0;
 }
 
-/* The reflector's CPU % over @ms while A sends @rate messages per second (0: none); its answers are drained. */
+static void sleep_until_ns(int64_t t)
+{
+	struct timespec ts = { .tv_sec = t / 1000000000LL, .tv_nsec = t % 1000000000LL };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+/* The reflector's CPU % over @ms while A sends @rate messages per second (0: none), each one's answer awaited. */
 static int idle_window(struct side *a, const struct reflector *r, unsigned long ms, unsigned rate, double *pct)
 {
 	clockid_t clk;
@@ -595,15 +603,12 @@ static int idle_window(struct side *a, const struct reflector *r, unsigned long 
 	c0 = now_ns(clk);
 	w0 = now_ns(CLOCK_MONOTONIC);
 	end = w0 + (int64_t)ms * 1000000LL;
-	while (now_ns(CLOCK_MONOTONIC) < end) {
-		if (!rate) {
-			sleep_ns(end - now_ns(CLOCK_MONOTONIC));
-			break;
-		}
+	for (int64_t next = w0; rate && next < end; next += 1000000000LL / rate) {
+		sleep_until_ns(next);
 		if (round_trip(a, seq++) < 0 || atomic_load(&r->failed))
 			return EXIT_FAILURE;
-		sleep_ns(1000000000LL / rate);
 	}
+	sleep_until_ns(end);
 	*pct = 100.0 * (double)(now_ns(clk) - c0) / (double)(now_ns(CLOCK_MONOTONIC) - w0);
 	return 0;
 }
