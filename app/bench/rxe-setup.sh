@@ -63,8 +63,10 @@ up)
 down)
 	rdma link delete rxe_a 2>/dev/null || true
 	rdma link delete rxe_b 2>/dev/null || true
-	ip rule add pref 0 lookup local
-	ip rule del pref 1000 lookup local
+	if ip rule show pref 1000 | grep -q local; then # moved by 'up': back to preference 0
+		ip rule add pref 0 lookup local
+		ip rule del pref 1000 lookup local
+	fi
 	ip rule del pref 77 2>/dev/null || true
 	ip rule del pref 78 2>/dev/null || true
 	ip route flush table 77 2>/dev/null || true
