@@ -14,6 +14,10 @@
 set -eu
 cmd=$1 a=$2 b=$3
 addr_a=10.77.0.1 addr_b=10.77.0.2
+# iproute2's ip by its full path: in the test VM /sbin/ip is busybox's (no 'ip rule ... oif'), and busybox sh
+# runs its own applet before searching PATH.
+ip=/usr/bin/ip
+[ -x "$ip" ] || { echo "rxe-setup: no $ip (Debian package iproute2)" >&2; exit 1; }
 ifname() {
 	ls "/sys/bus/pci/devices/$1/net" 2>/dev/null | head -n1 | grep . ||
 		{ echo "rxe-setup: $1 has no netdev: is it on the kernel's e1000e driver?" >&2; exit 1; }
@@ -37,21 +41,21 @@ up)
 		exit 1
 	fi
 	for i in "$ia" "$ib"; do
-		ip link set "$i" up
+		"$ip" link set "$i" up
 		echo 1 > "/proc/sys/net/ipv4/conf/$i/accept_local"
 		echo 0 > "/proc/sys/net/ipv4/conf/$i/rp_filter"
 	done
 	echo 0 > /proc/sys/net/ipv4/conf/all/rp_filter
-	ip addr add "$addr_a/32" dev "$ia"
-	ip addr add "$addr_b/32" dev "$ib"
-	ip route add "$addr_b/32" dev "$ia" table 77
-	ip route add "$addr_a/32" dev "$ib" table 78
-	ip rule add pref 77 oif "$ia" lookup 77
-	ip rule add pref 78 oif "$ib" lookup 78
-	ip rule add pref 1000 lookup local
-	ip rule del pref 0 lookup local
-	ip neigh replace "$addr_b" lladdr "$(cat "/sys/class/net/$ib/address")" dev "$ia" nud permanent
-	ip neigh replace "$addr_a" lladdr "$(cat "/sys/class/net/$ia/address")" dev "$ib" nud permanent
+	"$ip" addr add "$addr_a/32" dev "$ia"
+	"$ip" addr add "$addr_b/32" dev "$ib"
+	"$ip" route add "$addr_b/32" dev "$ia" table 77
+	"$ip" route add "$addr_a/32" dev "$ib" table 78
+	"$ip" rule add pref 77 oif "$ia" lookup 77
+	"$ip" rule add pref 78 oif "$ib" lookup 78
+	"$ip" rule add pref 1000 lookup local
+	"$ip" rule del pref 0 lookup local
+	"$ip" neigh replace "$addr_b" lladdr "$(cat "/sys/class/net/$ib/address")" dev "$ia" nud permanent
+	"$ip" neigh replace "$addr_a" lladdr "$(cat "/sys/class/net/$ia/address")" dev "$ib" nud permanent
 	rdma link add rxe_a type rxe netdev "$ia"
 	rdma link add rxe_b type rxe netdev "$ib"
 	for d in rxe_a rxe_b; do
@@ -63,16 +67,16 @@ up)
 down)
 	rdma link delete rxe_a 2>/dev/null || true
 	rdma link delete rxe_b 2>/dev/null || true
-	if ip rule show pref 1000 | grep -q local; then # moved by 'up': back to preference 0
-		ip rule add pref 0 lookup local
-		ip rule del pref 1000 lookup local
+	if "$ip" rule show pref 1000 | grep -q local; then # moved by 'up': back to preference 0
+		"$ip" rule add pref 0 lookup local
+		"$ip" rule del pref 1000 lookup local
 	fi
-	ip rule del pref 77 2>/dev/null || true
-	ip rule del pref 78 2>/dev/null || true
-	ip route flush table 77 2>/dev/null || true
-	ip route flush table 78 2>/dev/null || true
-	ip addr del "$addr_a/32" dev "$ia" 2>/dev/null || true
-	ip addr del "$addr_b/32" dev "$ib" 2>/dev/null || true
+	"$ip" rule del pref 77 2>/dev/null || true
+	"$ip" rule del pref 78 2>/dev/null || true
+	"$ip" route flush table 77 2>/dev/null || true
+	"$ip" route flush table 78 2>/dev/null || true
+	"$ip" addr del "$addr_a/32" dev "$ia" 2>/dev/null || true
+	"$ip" addr del "$addr_b/32" dev "$ib" 2>/dev/null || true
 	;;
 *)
 	echo "usage: rxe-setup.sh up|down BDF_A BDF_B" >&2
