@@ -27,6 +27,7 @@ fi
 # rdma-core verbs over soft-RoCE on the same kernel-driven netdevs, while they are still the kernel's.
 if [ -x "$build/app/bench/verbs_rtt" ]; then
 	step "rdma-core verbs over soft-RoCE (rdma_rxe): RC ping-pong on a completion channel, $trials trials"
+	t0=$(cut -d' ' -f1 /proc/uptime)
 	if sh "$here/rxe-setup.sh" up "$a" "$b"; then
 		"$build/app/bench/verbs_rtt" --dev-a rxe_a --dev-b rxe_b --a "$a" --b "$b" --trials "$trials" \
 			--idle-ms "$idle_ms" --json "$out/verbs.json" || step "verbs_rtt failed (exit $?)"
@@ -34,6 +35,7 @@ if [ -x "$build/app/bench/verbs_rtt" ]; then
 		step "no soft-RoCE in this guest: no verbs figures"
 	fi
 	sh "$here/rxe-setup.sh" down "$a" "$b" || step "soft-RoCE tear-down failed"
+	step "verbs: $(awk -v t0="$t0" '{ printf "%.1f", $1 - t0 }' /proc/uptime) s (set-up, measurement, tear-down)"
 fi
 
 step "moving both NICs to vfio-pci"

@@ -15,7 +15,8 @@
  * it is empty, arm it (ibv_req_notify_cq), poll it again (a completion that came before the arm raises no
  * event), and only then sleep in poll() on the completion channel's fd, take the event (ibv_get_cq_event),
  * acknowledge it (ibv_ack_cq_events) and poll again. Then the idle CPU: the reflector's thread CPU time
- * (CLOCK_THREAD_CPUTIME_ID) over --idle-ms with no traffic, and over --idle-ms at 1000 messages per second.
+ * (CLOCK_THREAD_CPUTIME_ID) over --idle-ms with no traffic, and over --idle-ms while A sends it up to 1000
+ * one-way messages per second (flagged in the immediate data: received, not answered).
  *
  * The path. Each message is RoCE v2 (UDP port 4791) built by rdma_rxe in software and sent through the
  * netdev's qdisc and e1000e's tx ring; on the other port it comes up e1000e's interrupt, NAPI, IP and UDP
@@ -63,6 +64,7 @@ enum { EXIT_BAD_INPUT = 2 };
 #define MAX_LOST_IN_A_ROW 10
 #define MAX_COUNT 10000000UL
 #define IMM_STOP 0xffffffffu	/* immediate data of the message that stops the reflector */
+#define IMM_SINK 0x40000000u	/* flag in the immediate data: the reflector only receives it (idle window) */
 #define IDLE_RATE 1000		/* messages per second in the second idle window */
 
 enum { TRIAL_LOST = -1, TRIAL_ERROR = -2 };
@@ -103,7 +105,7 @@ struct results {
 	int64_t *ns;
 	double p50, p90, p99, p999, max;
 	double idle_pct, idle_pct_rate;
-	unsigned long idle_wakeups;
+	unsigned long idle_wakeups, rate_sent;	/* wake-ups in the quiet window; messages sent in the other */
 	uint64_t pkts[2][2];	/* [port][tx, rx] over the measured trials */
 	uint64_t lo_pkts;
 	bool crossed;
@@ -525,6 +527,8 @@ static void *reflect(void *arg)
 			break;
 		if (imm == IMM_STOP)
 			return NULL;
+		if (imm & IMM_SINK)
+			continue;
 		if (post_send(b, imm))
 			break;
 	}
@@ -590,26 +594,57 @@ static void sleep_until_ns(int64_t t)
 		;
 }
 
-/* The reflector's CPU % over @ms while A sends @rate messages per second (0: none), each one's answer awaited. */
-static int idle_window(struct side *a, const struct reflector *r, unsigned long ms, unsigned rate, double *pct)
+/* Retire whatever completed on @s without waiting: sends, and receives (reposted). */
+static int drain(struct side *s)
+{
+	struct ibv_wc wc[8];
+	int n;
+
+	while ((n = ibv_poll_cq(s->cq, 8, wc)) > 0)
+		for (int i = 0; i < n; i++) {
+			if (wc[i].status != IBV_WC_SUCCESS) {
+				fprintf(stderr, PROG ": %s: completion with status '%s' (the QP is in error)\n", s->name,
+					ibv_wc_status_str(wc[i].status));
+				return EXIT_FAILURE;
+			}
+			if (wc[i].opcode == IBV_WC_SEND)
+				s->sends_out--;
+			else if (wc[i].wr_id >= RECV_DEPTH || post_recv(s, (unsigned)wc[i].wr_id))
+				return EXIT_FAILURE;
+		}
+	return n < 0 ? verbs_fail(s, "ibv_poll_cq", EIO) : 0;
+}
+
+/*
+ * The reflector's CPU % over @ms while A sends it up to @rate one-way messages per second (0: none; a tick
+ * is skipped while SEND_DEPTH sends are unacknowledged), as upci's idle receiver gets frames. @sent: how many.
+ */
+static int idle_window(struct side *a, const struct reflector *r, unsigned long ms, unsigned rate, double *pct,
+		       unsigned long *sent)
 {
 	clockid_t clk;
 	int err = pthread_getcpuclockid(r->thread, &clk);
 	int64_t c0, w0, end;
-	uint32_t seq = 0x80000000u; /* not a trial's */
 
 	if (err)
 		return verbs_fail(a, "pthread_getcpuclockid (reflector)", err);
+	*sent = 0;
 	c0 = now_ns(clk);
 	w0 = now_ns(CLOCK_MONOTONIC);
 	end = w0 + (int64_t)ms * 1000000LL;
 	for (int64_t next = w0; rate && next < end; next += 1000000000LL / rate) {
 		sleep_until_ns(next);
-		if (round_trip(a, seq++) < 0 || atomic_load(&r->failed))
+		if (drain(a) || atomic_load(&r->failed))
+			return EXIT_FAILURE;
+		if (a->sends_out < SEND_DEPTH && post_send(a, IMM_SINK | (uint32_t)(*sent)++))
 			return EXIT_FAILURE;
 	}
 	sleep_until_ns(end);
 	*pct = 100.0 * (double)(now_ns(clk) - c0) / (double)(now_ns(CLOCK_MONOTONIC) - w0);
+	for (int64_t t = now_ns(CLOCK_MONOTONIC); a->sends_out && now_ns(CLOCK_MONOTONIC) - t < 1000000000LL;
+	     sleep_ns(1000000))
+		if (drain(a))
+			return EXIT_FAILURE;
 	return 0;
 }
 
@@ -732,11 +767,11 @@ static int measure(const struct opts *o, struct side s[2], const struct nics *ni
 	if (!status) {
 		unsigned long w0 = s[1].wakeups;
 
-		status = idle_window(&s[0], &r, o->idle_ms, 0, &res->idle_pct);
+		status = idle_window(&s[0], &r, o->idle_ms, 0, &res->idle_pct, &res->rate_sent);
 		res->idle_wakeups = s[1].wakeups - w0;
 	}
 	if (!status)
-		status = idle_window(&s[0], &r, o->idle_ms, IDLE_RATE, &res->idle_pct_rate);
+		status = idle_window(&s[0], &r, o->idle_ms, IDLE_RATE, &res->idle_pct_rate, &res->rate_sent);
 	reflector_stop(&r, &s[0]);
 	return status;
 }
@@ -793,8 +828,8 @@ static void print_lines(const struct side s[2], const struct nics *n, const stru
 	printf("\nverbs rc packets %s tx %" PRIu64 " rx %" PRIu64 ", %s tx %" PRIu64 " rx %" PRIu64 ", lo rx %" PRIu64
 	       ": %s\n", n->ifname[0], res->pkts[0][0], res->pkts[0][1], n->ifname[1], res->pkts[1][0],
 	       res->pkts[1][1], res->lo_pkts, res->crossed ? "crossed the NICs" : "DID NOT cross the NICs");
-	printf("verbs rc reflector cpu %.2f %% idle (%lu wake-ups), %.2f %% at %d messages/s\n", res->idle_pct,
-	       res->idle_wakeups, res->idle_pct_rate, IDLE_RATE);
+	printf("verbs rc reflector cpu %.2f %% idle (%lu wake-ups), %.2f %% at %d messages/s (%lu sent)\n",
+	       res->idle_pct, res->idle_wakeups, res->idle_pct_rate, IDLE_RATE, res->rate_sent);
 }
 
 /* A number in microseconds, serialized with nanosecond resolution (not json-c's 17 digits). */
@@ -844,6 +879,7 @@ static int write_json(const char *file, const struct results *res)
 	json_object_object_add(m, "cpu_pct", json_object_new_double(res->idle_pct));
 	json_object_object_add(m, "cpu_pct_1000pps", json_object_new_double(res->idle_pct_rate));
 	json_object_object_add(m, "wakeups", json_object_new_int64((int64_t)res->idle_wakeups));
+	json_object_object_add(m, "sent_1000pps", json_object_new_int64((int64_t)res->rate_sent));
 	json_object_object_add(idle, "verbs_rc_event", m);
 	json_object_object_add(root, "idle", idle);
 	if (!f || fprintf(f, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_SPACED)) < 0 ||
