@@ -24,12 +24,12 @@ ifname() {
 }
 ia=$(ifname "$a") ib=$(ifname "$b")
 
-# Wait until FILE's content matches PATTERN, at most 5 s.
+# Wait until FILE's content matches PATTERN, at most 10 s.
 wait_for() {
 	i=0
 	until grep -qs "$2" $1; do
 		i=$((i + 1))
-		[ $i -le 50 ] || { echo "rxe-setup: timed out waiting for '$2' in $1" >&2; exit 1; }
+		[ $i -le 100 ] || { echo "rxe-setup: timed out waiting for '$2' in $1" >&2; exit 1; }
 		sleep 0.1
 	done
 }
@@ -41,21 +41,25 @@ up)
 		exit 1
 	fi
 	for i in "$ia" "$ib"; do
-		"$ip" link set "$i" up
 		echo 1 > "/proc/sys/net/ipv4/conf/$i/accept_local"
 		echo 0 > "/proc/sys/net/ipv4/conf/$i/rp_filter"
 	done
 	echo 0 > /proc/sys/net/ipv4/conf/all/rp_filter
-	"$ip" addr add "$addr_a/32" dev "$ia"
-	"$ip" addr add "$addr_b/32" dev "$ib"
-	"$ip" route add "$addr_b/32" dev "$ia" table 77
-	"$ip" route add "$addr_a/32" dev "$ib" table 78
-	"$ip" rule add pref 77 oif "$ia" lookup 77
-	"$ip" rule add pref 78 oif "$ib" lookup 78
-	"$ip" rule add pref 1000 lookup local
-	"$ip" rule del pref 0 lookup local
-	"$ip" neigh replace "$addr_b" lladdr "$(cat "/sys/class/net/$ib/address")" dev "$ia" nud permanent
-	"$ip" neigh replace "$addr_a" lladdr "$(cat "/sys/class/net/$ia/address")" dev "$ib" nud permanent
+	# One ip process for all of it: each start of the dynamically linked ip costs 1-3 s in the TCG guest.
+	"$ip" -batch - <<-EOF2
+		link set $ia up
+		link set $ib up
+		addr add $addr_a/32 dev $ia
+		addr add $addr_b/32 dev $ib
+		route add $addr_b/32 dev $ia table 77
+		route add $addr_a/32 dev $ib table 78
+		rule add pref 77 oif $ia lookup 77
+		rule add pref 78 oif $ib lookup 78
+		rule add pref 1000 lookup local
+		rule del pref 0 lookup local
+		neigh replace $addr_b lladdr $(cat "/sys/class/net/$ib/address") dev $ia nud permanent
+		neigh replace $addr_a lladdr $(cat "/sys/class/net/$ia/address") dev $ib nud permanent
+	EOF2
 	rdma link add rxe_a type rxe netdev "$ia"
 	rdma link add rxe_b type rxe netdev "$ib"
 	for d in rxe_a rxe_b; do
@@ -67,16 +71,20 @@ up)
 down)
 	rdma link delete rxe_a 2>/dev/null || true
 	rdma link delete rxe_b 2>/dev/null || true
+	restore=
 	if "$ip" rule show pref 1000 | grep -q local; then # moved by 'up': back to preference 0
-		"$ip" rule add pref 0 lookup local
-		"$ip" rule del pref 1000 lookup local
+		restore="rule add pref 0 lookup local
+rule del pref 1000 lookup local"
 	fi
-	"$ip" rule del pref 77 2>/dev/null || true
-	"$ip" rule del pref 78 2>/dev/null || true
-	"$ip" route flush table 77 2>/dev/null || true
-	"$ip" route flush table 78 2>/dev/null || true
-	"$ip" addr del "$addr_a/32" dev "$ia" 2>/dev/null || true
-	"$ip" addr del "$addr_b/32" dev "$ib" 2>/dev/null || true
+	"$ip" -force -batch - 2>/dev/null <<-EOF2 || true
+		$restore
+		rule del pref 77
+		rule del pref 78
+		route flush table 77
+		route flush table 78
+		addr del $addr_a/32 dev $ia
+		addr del $addr_b/32 dev $ib
+	EOF2
 	;;
 *)
 	echo "usage: rxe-setup.sh up|down BDF_A BDF_B" >&2
