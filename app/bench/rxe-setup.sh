@@ -69,10 +69,11 @@ up)
 	done
 	;;
 down)
+	[ -d /sys/module/rdma_rxe ] || exit 0 # 'up' did nothing either
 	rdma link delete rxe_a 2>/dev/null || true
 	rdma link delete rxe_b 2>/dev/null || true
 	restore=
-	if "$ip" rule show pref 1000 | grep -q local; then # moved by 'up': back to preference 0
+	if "$ip" rule show pref 1000 2>/dev/null | grep -q local; then # moved by 'up': back to preference 0
 		restore="rule add pref 0 lookup local
 rule del pref 1000 lookup local"
 	fi
