@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """What must hold in any benchmark run (the figures themselves are reported, never asserted). TAP.
 
-usage: check_bench.py RESULTS_DIR [--dpdk] [--no-callgrind]
+usage: check_bench.py RESULTS_DIR [--dpdk] [--verbs] [--no-callgrind]
 """
 import json
 import os
@@ -10,6 +10,7 @@ import sys
 
 results = sys.argv[1]
 want_dpdk = "--dpdk" in sys.argv[2:]
+want_verbs = "--verbs" in sys.argv[2:]  # verbs_rtt was built (meson found libibverbs)
 want_callgrind = "--no-callgrind" not in sys.argv[2:]  # a cross-built guest: the host cannot count its code
 n = failed = 0
 
@@ -32,7 +33,8 @@ irq = b.get("irq", {})
 for m in ("ics", "ics_raw", "ics_epoll", "ics_busy", "ics_paired_upci", "ics_paired_read", "loopback", "eventfd"):
     check("p50_us" in irq.get(m, {}) and "p99_us" in irq[m], f"irq.{m} has p50/p99")
 rtt = b.get("rtt", {})
-methods = ["upci_poll", "upci_interrupt", "upci_hybrid", "kernel"] + (["dpdk_poll"] if want_dpdk else [])
+methods = (["upci_poll", "upci_interrupt", "upci_hybrid", "kernel"] + (["dpdk_poll"] if want_dpdk else []) +
+           (["verbs_rc_event"] if want_verbs else []))
 for m in methods:
     check("p50_us" in rtt.get(m, {}), f"rtt.{m} has figures")
     check(rtt.get(m, {}).get("lost", 1) == 0, f"rtt.{m}: no frame lost ({rtt.get(m, {}).get('lost')})")
@@ -45,8 +47,11 @@ for m in ("q1", "q2", "both"):
     check(sc.get("lost", 1) == 0, f"pps.scale.{m}: no frame lost ({sc.get('lost')})")
 if want_dpdk:
     check(pps.get("dpdk", {}).get("tx_rx", 0) > 0 and pps.get("dpdk", {}).get("fwd", 0) > 0, "pps.dpdk tx_rx and fwd")
+if want_verbs:
+    pk = rtt.get("verbs_rc_event", {}).get("nic_packets", {})
+    check(pk.get("crossed_nics") is True, f"rtt.verbs_rc_event: the messages crossed the e1000e NICs, not lo ({pk})")
 idle = b.get("idle", {})
-for m in ("poll", "interrupt", "hybrid"):
+for m in ("poll", "interrupt", "hybrid") + (("verbs_rc_event",) if want_verbs else ()):
     check("cpu_pct" in idle.get(m, {}), f"idle.{m}.cpu_pct measured")
 check(idle.get("interrupt", {}).get("cpu_pct", 100) < 5, f"idle CPU in interrupt mode < 5% "
       f"({idle.get('interrupt', {}).get('cpu_pct')})")

@@ -4,9 +4,10 @@
 # baseline first, then both NICs move to vfio-pci for DPDK's baseline and for upci.
 # usage: guest-bench.sh BUILD_DIR RESULTS_DIR [--quick]
 build=$1 out=$2 quick=${3:-}
+here=$(cd "$(dirname "$0")" && pwd)
 a=0000:00:02.0 b=0000:00:03.0
-trials=2000 frames=200000
-[ "$quick" = --quick ] && trials=200 frames=20000
+trials=2000 frames=200000 idle_ms=2000
+[ "$quick" = --quick ] && trials=200 frames=20000 idle_ms=500
 mkdir -p "$out"
 rm -f "$out"/*.json "$out"/*.dat "$out"/*.png
 step() { echo "guest-bench: $*" >&2; }
@@ -21,6 +22,20 @@ if [ -x "$build/app/bench/kernel_rtt" ]; then
 	step "kernel e1000e driver: AF_PACKET ping-pong, $trials trials"
 	"$build/app/bench/kernel_rtt" --a "$a" --b "$b" --trials "$trials" --json "$out/kernel.json" ||
 		step "kernel_rtt failed (exit $?)"
+fi
+
+# rdma-core verbs over soft-RoCE on the same kernel-driven netdevs, while they are still the kernel's.
+if [ -x "$build/app/bench/verbs_rtt" ]; then
+	step "rdma-core verbs over soft-RoCE (rdma_rxe): RC ping-pong on a completion channel, $trials trials"
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	if sh "$here/rxe-setup.sh" up "$a" "$b"; then
+		"$build/app/bench/verbs_rtt" --dev-a rxe_a --dev-b rxe_b --a "$a" --b "$b" --trials "$trials" \
+			--idle-ms "$idle_ms" --json "$out/verbs.json" || step "verbs_rtt failed (exit $?)"
+	else
+		step "no soft-RoCE in this guest: no verbs figures"
+	fi
+	sh "$here/rxe-setup.sh" down "$a" "$b" || step "soft-RoCE tear-down failed"
+	step "verbs: $(awk -v t0="$t0" '{ printf "%.1f", $1 - t0 }' /proc/uptime) s (set-up, measurement, tear-down)"
 fi
 
 step "moving both NICs to vfio-pci"

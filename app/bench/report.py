@@ -3,7 +3,8 @@
 """Merge the benchmark's JSON fragments into bench.json, print the table, draw the latency CDFs.
 
 usage: report.py RESULTS_DIR
-Fragments: upci.json (upci-bench), kernel.json (kernel_rtt), dpdk_*.json (dpdk_baseline), cpu.json
+Fragments: upci.json (upci-bench), kernel.json (kernel_rtt), verbs.json (verbs_rtt: rdma-core over soft-RoCE),
+dpdk_*.json (dpdk_baseline), cpu.json
 (cpu_cost.sh), env.json (the guest's kernel, CPU, date). Every figure in one table comes from the same
 VM boot; ratios compare against the baseline named in each section.
 """
@@ -12,6 +13,11 @@ import json
 import os
 import subprocess
 import sys
+
+
+# The round-trip rows: the kernel's AF_PACKET baseline, rdma-core verbs over soft-RoCE (RC, completion channel),
+# DPDK's em PMD, upci's three waiting modes.
+RTT_ORDER = ["kernel", "verbs_rc_event", "dpdk_poll", "upci_poll", "upci_interrupt", "upci_hybrid"]
 
 
 def merge(dst, src):
@@ -75,7 +81,7 @@ def table(b):
     out += wait_overhead_rows(irq)
     rtt = b.get("rtt", {})
     out.append("round trip A -> B -> A (us)             p50        p99        max   p50 vs kernel")
-    out += latency_rows(rtt, ["kernel", "dpdk_poll", "upci_poll", "upci_interrupt", "upci_hybrid"], "kernel")
+    out += latency_rows(rtt, RTT_ORDER, "kernel")
     pps = b.get("pps", {})
     d, u = pps.get("dpdk", {}), pps.get("upci", {})
     out.append("frames per second                      tx->rx        fwd   upci vs dpdk (tx->rx, fwd)")
@@ -95,10 +101,16 @@ def table(b):
                 out.append(f"  {label:<30} {m['pps']:12.0f} {m['rx_cpu_ns_per_frame']:17.0f}   {ratio(m['pps'], base)}")
     idle = b.get("idle", {})
     out.append("receiving thread CPU (% of a core)    no traffic  1000 frames/s")
-    for mode in ("poll", "interrupt", "hybrid"):
+    for mode in ("poll", "interrupt", "hybrid", "verbs_rc_event"):
         m = idle.get(mode)
         if m:
             out.append(f"  {mode:<22} {m['cpu_pct']:12.2f} {m.get('cpu_pct_1000pps', 0):14.2f}")
+    pk = rtt.get("verbs_rc_event", {}).get("nic_packets")
+    if pk:
+        out.append(f"verbs_rc_event over soft-RoCE: NIC packets A tx {pk.get('a_tx')} rx {pk.get('a_rx')}, "
+                   f"B tx {pk.get('b_tx')} rx {pk.get('b_rx')}, lo rx {pk.get('lo_rx')} for "
+                   f"{rtt['verbs_rc_event'].get('trials')} trials (+ warm-up): "
+                   f"{'crossed the NICs' if pk.get('crossed_nics') else 'DID NOT cross the NICs'}")
     mm = b.get("mmio")
     if mm:
         out.append(f"register read (ns)                mapped {mm['mapped_ns']:.1f}, trapped {mm['trapped_ns']:.1f}, "
@@ -152,7 +164,7 @@ def main():
     print(table(bench))
     irq_png = cdf_plot(bench.get("irq", {}), ["eventfd", "loopback", "ics", "ics_raw", "ics_epoll", "ics_busy"],
                        "interrupt -> wake-up latency (CDF)", os.path.join(results, "irq_cdf.png"), results)
-    rtt_png = cdf_plot(bench.get("rtt", {}), ["kernel", "dpdk_poll", "upci_poll", "upci_interrupt", "upci_hybrid"],
+    rtt_png = cdf_plot(bench.get("rtt", {}), RTT_ORDER,
                        "round-trip latency through the two NICs (CDF)", os.path.join(results, "rtt_cdf.png"), results)
     print(f"\nJSON: {os.path.join(results, 'bench.json')}")
     for png in (irq_png, rtt_png):
