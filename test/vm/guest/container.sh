@@ -31,6 +31,7 @@ if ! mountpoint -q /sys/fs/cgroup 2>/dev/null; then
 fi
 # DMA memory in 4 KiB pages, as in a container that is given no hugepages: the memlock figure of doc/bind.md.
 echo 0 > /proc/sys/vm/nr_hugepages
+echo "# crun global options: ${crun_opts:-none}; run options: $run_opts"
 backend=type1
 [ "$UPCI_VM_KERNEL" = iommufd ] && backend=iommufd
 bdf_a=0000:00:02.0 bdf_b=0000:00:03.0 build=$(dirname "$examples")
