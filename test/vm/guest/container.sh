@@ -87,6 +87,7 @@ assert p["rlimits"] == [{"type": "RLIMIT_MEMLOCK", "hard": 8736 << 10, "soft": 8
 assert "PCIDEVICE_INTEL_COM_E1000E=0000:00:02.0,0000:00:03.0" in p["env"], p["env"]
 assert c["root"]["readonly"] and any(m["destination"] == "/usr" and "ro" in m["options"] for m in c["mounts"])
 if backend == "iommufd":
+    assert "UPCI_BACKEND=iommufd" in p["env"], p["env"]
     assert devs[0] == "/dev/iommu" and len(devs) == 3 and all(d.startswith("/dev/vfio/devices/vfio") for d in devs[1:]), devs
 else:
     assert devs[0] == "/dev/vfio/vfio" and len(devs) == 3 and all(d[len("/dev/vfio/"):].isdigit() for d in devs[1:]), devs
