@@ -66,6 +66,10 @@ int main(int argc, char **argv)
 	}
 	if (upci_port_open(spec, &cfg, &port) || upci_port_start(port))
 		return 1;
+	if (!json) {
+		printf("rx_hybrid: %s, hybrid mode, %ld s\n", upci_port_name(port), seconds);
+		fflush(stdout);
+	}
 	end = time(NULL) + seconds;
 	next = time(NULL) + 1;
 	while (time(NULL) < end) {

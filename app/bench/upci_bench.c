@@ -75,16 +75,17 @@ static void pin_to_cpu(int cpu)
 	(void)sched_setaffinity(0, sizeof(set), &set); /* best effort: one vCPU guests run everything on 0 */
 }
 
-/* Phase progress on stderr, for a person watching: only when stderr is a terminal. */
+/* Phase progress on stderr, for a person watching: when stderr is a terminal, or with --progress. */
+static int show_progress = -1;
+
 static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void progress(const char *fmt, ...)
 {
-	static int tty = -1;
 	va_list ap;
 
-	if (tty < 0)
-		tty = isatty(STDERR_FILENO);
-	if (!tty)
+	if (show_progress < 0)
+		show_progress = isatty(STDERR_FILENO);
+	if (!show_progress)
 		return;
 	va_start(ap, fmt);
 	fprintf(stderr, "upci-bench: ");
@@ -1382,6 +1383,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--quick")) {
 			o->quick = true;
+		} else if (!strcmp(argv[i], "--progress")) {
+			show_progress = 1;
 		} else if (!strcmp(argv[i], "--json") && i + 1 < argc) {
 			o->json_path = argv[++i];
 		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
@@ -1428,7 +1431,7 @@ static int run_benches(const struct opts *o, json_object *root)
 }
 
 #define USAGE "usage: upci-bench [--device A,B] [--quick] [--json FILE] [--only irq,rtt,pps,idle,mmio] " \
-	"[--modes poll,interrupt,hybrid]"
+	"[--modes poll,interrupt,hybrid] [--progress]"
 
 static void usage(void)
 {
@@ -1441,10 +1444,11 @@ static void usage(void)
 	       "  --json FILE    write every figure to FILE (JSON)\n"
 	       "  --only LIST    run only these measurements (default all)\n"
 	       "  --modes LIST   port modes for rtt and idle (default poll,interrupt,hybrid)\n"
+	       "  --progress     the phase lines on stderr even when it is not a terminal\n"
 	       "  -h, --help     this text\n"
 	       "  -V, --version  the version\n"
 	       "\n"
-	       "Each phase shows a progress line on stderr when it is a terminal. Exit status: 0 done (also when a\n"
+	       "Each phase shows a progress line on stderr when it is a terminal (or with --progress). Exit status: 0 done (also when a\n"
 	       "device was removed: the JSON says so); 1 a measurement failed; 2 bad usage.\n",
 	       USAGE + strlen("usage: "));
 }
