@@ -117,7 +117,18 @@ static void print_json(struct upci_port *port[2], struct direction d[2])
 		       ", \"from_rx_buffer\": %" PRIu64 ", \"dropped\": %" PRIu64 ", \"removed\": %s}", i ? ", " : "",
 		       i ? "b_to_a" : "a_to_b", upci_port_name(port[i]), upci_port_name(port[1 - i]), d[i].frames,
 		       d[i].bytes, d[i].same_buffer, d[i].dropped, d[i].rc == -ENODEV ? "true" : "false");
-	printf(", \"copies\": 0}\n");
+	printf(", \"copies\": 0, \"stats\": [");
+	for (int i = 0; i < 2; i++) {
+		struct upci_port_stats st;
+
+		(void)upci_port_stats(port[i], &st);
+		printf("%s{\"port\": \"%s\", \"rx_packets\": %" PRIu64 ", \"tx_packets\": %" PRIu64 ", \"rx_missed\": %"
+		       PRIu64 ", \"rx_no_descriptor\": %" PRIu64 ", \"rx_errors\": %" PRIu64 ", \"drv_rx_dropped\": %" PRIu64
+		       ", \"drv_tx_refused\": %" PRIu64 ", \"dma_stalls\": %" PRIu64 "}", i ? ", " : "",
+		       upci_port_name(port[i]), st.rx_packets, st.tx_packets, st.rx_missed, st.rx_no_descriptor,
+		       st.rx_errors, st.drv_rx_dropped, st.drv_tx_refused, st.dma_stalls);
+	}
+	printf("]}\n");
 }
 
 int main(int argc, char **argv)
@@ -201,13 +212,23 @@ int main(int argc, char **argv)
 			rc = 1;
 		}
 	}
-	if (json)
+	if (json) {
 		print_json(port, d);
-	else
+	} else {
 		printf("l2fwd: done: a->b %" PRIu64 " frames (%" PRIu64 " bytes, %" PRIu64 " from the rx buffer, %" PRIu64
 		       " dropped), b->a %" PRIu64 " frames (%" PRIu64 " from the rx buffer, %" PRIu64 " dropped); copies 0\n",
 		       d[0].frames, d[0].bytes, d[0].same_buffer, d[0].dropped, d[1].frames, d[1].same_buffer,
 		       d[1].dropped);
+		for (int i = 0; i < 2; i++) {
+			struct upci_port_stats st;
+
+			(void)upci_port_stats(port[i], &st); /* after a removal: what was counted before it */
+			printf("l2fwd: stats %s: rx %" PRIu64 " tx %" PRIu64 " frames, rx missed %" PRIu64 " no-descriptor %" PRIu64
+			       " errors %" PRIu64 ", driver dropped %" PRIu64 " refused %" PRIu64 ", dma stalls %" PRIu64 "\n",
+			       upci_port_name(port[i]), st.rx_packets, st.tx_packets, st.rx_missed, st.rx_no_descriptor,
+			       st.rx_errors, st.drv_rx_dropped, st.drv_tx_refused, st.dma_stalls);
+		}
+	}
 	upci_port_close(port[0]);
 	upci_port_close(port[1]);
 	return rc;

@@ -808,46 +808,7 @@ static int bench_rtt(const struct opts *o, json_object *root)
 	return rc;
 }
 
-/* ---- pps: one way, and forwarded back ---- */
-
-struct pps_rx {
-	struct upci_port *port;
-	_Atomic uint64_t frames;
-	struct upci_port *fwd_to;   /* send each frame back through this port, zero-copy (NULL: count only) */
-	_Atomic bool stop;
-	int rc;                     /* why it stopped early: -ENODEV, -errno */
-};
-
-/* Turn the received frames round (to their sender) and transmit them from @to in their own buffers. */
-static int forward(struct upci_port *to, struct upci_pkt *pkts, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++)
-		memcpy(pkts[i].buf, (uint8_t *)pkts[i].buf + 6, 6); /* back to the sender */
-	return tx_all(to, pkts, n);
-}
-
-static void *pps_receiver(void *arg)
-{
-	struct pps_rx *r = arg;
-	struct upci_pkt pkts[BURST];
-	int n = 0, rc = 0;
-
-	pin_to_cpu(1);
-	while (!r->stop && !run_removed() && rc >= 0) {
-		n = upci_port_rx_burst(r->port, 0, pkts, BURST);
-		if (n <= 0) {
-			rc = port_rc(r->port, n);
-			continue;
-		}
-		if (r->fwd_to)
-			rc = forward(r->fwd_to, pkts, (unsigned)n);
-		else
-			upci_pkt_free(pkts, (unsigned)n);
-		r->frames += (unsigned)n;
-	}
-	r->rc = rc < 0 ? rc : 0;
-	return NULL;
-}
+/* ---- pps: one way (at scale: one and two rx queues, both ports busy), and forwarding ---- */
 
 /* Count (and free) what arrived at @port's queue 0. Return: how many, -ENODEV. */
 static int drain_rx(struct upci_port *port)
@@ -861,98 +822,6 @@ static int drain_rx(struct upci_port *port)
 	return n;
 }
 
-/*
- * Send up to @n copies of the frame @f from @port (buffers of its pool). With nothing to send there is no
- * burst call, the place where a busy port notices a removal: then its events are checked every
- * UPCI_PORT_EVENT_CHECK idle rounds (@idle counts them). Return: how many went out, -ENODEV.
- */
-static int pps_send(struct upci_port *port, const uint8_t *f, unsigned n, unsigned *idle)
-{
-	struct upci_pkt p[BURST];
-	int k;
-
-	if (!n)
-		return ++*idle % UPCI_PORT_EVENT_CHECK ? 0 : port_rc(port, upci_port_process_events(port));
-	k = upci_port_pkt_alloc(port, 0, p, n);
-	if (k <= 0)
-		return port_rc(port, k);
-	for (int i = 0; i < k; i++) {
-		memcpy(p[i].buf, f, PPS_FRAME);
-		p[i].len = PPS_FRAME;
-	}
-	return tx_all(port, p, (unsigned)k);
-}
-
-/*
- * A's side of a run: send o->pps_frames frames, at most 256 in flight, until they are all counted (at B,
- * or back at A when B forwards: then A also receives) or 60 s pass. Return: 0, -ENODEV, -errno.
- */
-static int pps_drive(const struct opts *o, struct upci_port *a, struct pps_rx *rb, const uint8_t *f,
-		     uint64_t *sent, uint64_t *back)
-{
-	bool forward = rb->fwd_to != NULL;
-	uint64_t t0 = now_ns();
-	unsigned idle = 0;
-
-	while (!run_removed() && (forward ? *back : rb->frames) < o->pps_frames && now_ns() - t0 < 60000000000ull) {
-		uint64_t done = forward ? *back : rb->frames;
-		unsigned n = 0;
-		int k;
-
-		if (*sent < o->pps_frames && *sent - done < 256)
-			n = (unsigned)(o->pps_frames - *sent < BURST ? o->pps_frames - *sent : BURST);
-		k = pps_send(a, f, n, &idle);
-		if (k < 0)
-			return k;
-		*sent += (unsigned)k;
-		if (!forward)
-			continue;
-		k = drain_rx(a);
-		if (k < 0)
-			return k;
-		*back += (unsigned)k;
-	}
-	return 0;
-}
-
-/*
- * Send @frames 64-byte frames from A; count what arrives at B, or back at A when B forwards. One thread
- * per NIC, each on its own vCPU: A's thread sends and (when forwarding) receives; B's receives (and
- * forwards, zero-copy, out of B itself). At most 256 frames are in flight: the path is measured, not the
- * emulator's queue. Return: 0 and *@rate, *@lost; -ENODEV, -errno.
- */
-static int pps_run(const struct opts *o, bool forward, double *rate, uint64_t *lost)
-{
-	struct pps_rx rb = { 0 };
-	struct pair p;
-	uint64_t back = 0, sent = 0, t0, t1;
-	uint8_t f[PPS_FRAME] = { 0 };
-	pthread_t tb;
-	int rc = open_pair(o, UPCI_PORT_POLL, &p);
-
-	if (rc)
-		return rc;
-	rb.port = p.b;
-	rb.fwd_to = forward ? p.b : NULL;
-	pthread_create(&tb, NULL, pps_receiver, &rb);
-	bench_header(f, &p);
-	pin_to_cpu(0);
-	t0 = now_ns();
-	rc = pps_drive(o, p.a, &rb, f, &sent, &back);
-	t1 = now_ns();
-	rb.stop = true;
-	pthread_join(tb, NULL);
-	rc = run_removed() ? -ENODEV : rc ? rc : rb.rc;
-	if (!rc) {
-		*lost = sent - (forward ? back : rb.frames);
-		/* Forwarding counts receptions at both ports (as the DPDK baseline does): A -> B and B -> A. */
-		*rate = (double)((forward ? back : 0) + rb.frames) * 1e9 / (double)(t1 - t0);
-	}
-	close_pair(&p);
-	return rc;
-}
-
-/* ---- pps at scale: one and two rx queues, and both ports sending at once ---- */
 
 /* A receiving thread on one queue of a port: counts and frees, and its own CPU time. */
 struct scale_rx {
@@ -1078,7 +947,8 @@ static void *scale_sender(void *arg)
  * One scale run: @queues queues per port; traffic A -> B, and with @both B -> A at the same time. Receivers
  * spin on every queue of the receiving port(s). Adds {pps, rx_cpu_ns_per_frame, lost, frames} as @name.
  */
-static int scale_run(const struct opts *o, unsigned queues, bool both, const char *name, json_object *scale)
+static int scale_run(const struct opts *o, unsigned queues, bool both, const char *name, json_object *scale,
+		     double *rate, uint64_t *lost)
 {
 	struct scale_rx rx[2][2] = { { { 0 } } };
 	struct scale_dir dir[2] = { { 0 } };
@@ -1134,51 +1004,157 @@ static int scale_run(const struct opts *o, unsigned queues, bool both, const cha
 	json_object_object_add(m, "frames", json_object_new_int64((int64_t)sent));
 	json_object_object_add(m, "queues", json_object_new_int((int)queues));
 	json_object_object_add(scale, name, m);
-	progress("pps scale %s: %.0f frames/s, %" PRIu64 " of %" PRIu64 " received", name,
-		 (double)got * 1e9 / (double)(t1 - t0), got, sent);
+	*rate = (double)got * 1e9 / (double)(t1 - t0);
+	*lost = sent - got;
+	progress("pps %s: %.0f frames/s, %" PRIu64 " of %" PRIu64 " received", name, *rate, got, sent);
 	return 0;
 }
 
-/* pps.scale: 1 and 2 queues A -> B, and 1 queue each way with both ports busy. */
-static int bench_scale(const struct opts *o, json_object *pps)
+/* ---- fwd: frames circulating between A and B, as the DPDK baseline measures it ---- */
+
+enum { FWD_INJECT = 32 }; /* frames each port injects: 64 circulate */
+
+struct fwd_side {
+	struct upci_port *port, *peer;
+	int cpu;
+	_Atomic uint64_t rx;
+	_Atomic bool stop;
+	int rc;
+};
+
+/* Inject FWD_INJECT frames to the peer, then send every frame received straight back out of the same
+ * port, in its own buffer (MACs swapped), until told to stop. */
+static void *fwd_bouncer(void *arg)
 {
-	json_object *scale = json_object_new_object();
+	struct fwd_side *f = arg;
+	struct upci_pkt pkts[BURST];
+	uint8_t frame[PPS_FRAME] = { 0 };
 	int rc;
 
-	progress("pps scale: A -> B with 1 rx queue, with 2 (RSS), then both ports sending");
-	rc = scale_run(o, 1, false, "q1", scale);
-	if (!rc)
-		rc = scale_run(o, 2, false, "q2", scale);
-	if (!rc)
-		rc = scale_run(o, 1, true, "both", scale);
-	json_object_object_add(pps, "scale", scale);
-	return rc;
+	pin_to_cpu(f->cpu);
+	memcpy(frame, upci_port_info(f->peer)->mac, 6);
+	memcpy(frame + 6, upci_port_info(f->port)->mac, 6);
+	frame[12] = ETH_BENCH >> 8, frame[13] = ETH_BENCH & 0xff;
+	rc = upci_port_pkt_alloc(f->port, 0, pkts, FWD_INJECT);
+	for (int i = 0; i < rc; i++) {
+		memcpy(pkts[i].buf, frame, PPS_FRAME);
+		pkts[i].len = PPS_FRAME;
+	}
+	rc = rc == FWD_INJECT ? tx_all(f->port, pkts, FWD_INJECT) : port_rc(f->port, rc < 0 ? rc : -ENOMEM);
+	while (rc >= 0 && !atomic_load(&f->stop) && !run_removed()) {
+		int n = upci_port_rx_burst(f->port, 0, pkts, BURST);
+
+		if (n <= 0) {
+			rc = port_rc(f->port, n);
+			continue;
+		}
+		for (int i = 0; i < n; i++) { /* back where it came from */
+			uint8_t *e = pkts[i].buf, mac[6];
+
+			memcpy(mac, e, 6);
+			memcpy(e, e + 6, 6);
+			memcpy(e + 6, mac, 6);
+		}
+		atomic_fetch_add(&f->rx, (unsigned)n);
+		rc = tx_all(f->port, pkts, (unsigned)n);
+	}
+	f->rc = rc < 0 ? rc : 0;
+	return NULL;
 }
 
+/* Frames still in flight, counted at both ports over 200 ms after the bouncers stopped. */
+static uint64_t fwd_drain(const struct pair *p)
+{
+	struct upci_port *port[2] = { p->a, p->b };
+	uint64_t n = 0, t0 = now_ns();
+
+	while (now_ns() - t0 < 200000000ull) {
+		for (unsigned i = 0; i < 2; i++) {
+			int k = drain_rx(port[i]);
+
+			n += k > 0 ? (unsigned)k : 0;
+			upci_port_tx_done(port[i], 0);
+		}
+	}
+	return n;
+}
+
+/*
+ * Each port injects FWD_INJECT frames; each thread sends every frame its port receives back out of the same
+ * port (zero-copy), so 2 * FWD_INJECT circulate. Rate: receptions at A + B per second over o->pps_frames
+ * receptions after a warm-up of a tenth of that. Lost: those that did not come back when drained.
+ * The DPDK baseline's fwd, method for method. Return: 0 and *@rate, *@lost; -ENODEV, -errno.
+ */
+static int fwd_run(const struct opts *o, double *rate, uint64_t *lost)
+{
+	struct fwd_side side[2] = { { 0 } };
+	uint64_t warm = o->pps_frames / 10, t0 = 0, t1 = 0, start = now_ns(), drained;
+	pthread_t th[2];
+	struct pair p;
+	int rc = open_pair(o, UPCI_PORT_POLL, &p);
+
+	if (rc)
+		return rc;
+	side[0] = (struct fwd_side){ .port = p.a, .peer = p.b, .cpu = 0 };
+	side[1] = (struct fwd_side){ .port = p.b, .peer = p.a, .cpu = 1 };
+	for (unsigned i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, fwd_bouncer, &side[i]);
+	while (!run_removed() && now_ns() - start < 60000000000ull) {
+		uint64_t n = atomic_load(&side[0].rx) + atomic_load(&side[1].rx);
+
+		if (!t0 && n >= warm)
+			t0 = now_ns(), warm = n;
+		if (t0 && n >= warm + o->pps_frames) {
+			t1 = now_ns(), warm = n - warm;
+			break;
+		}
+		sleep_us(200);
+	}
+	for (unsigned i = 0; i < 2; i++) {
+		atomic_store(&side[i].stop, true);
+		pthread_join(th[i], NULL);
+		rc = rc ? rc : side[i].rc;
+	}
+	drained = fwd_drain(&p);
+	rc = run_removed() ? -ENODEV : rc ? rc : !t1 ? -ETIMEDOUT : 0;
+	close_pair(&p);
+	if (rc)
+		return rc;
+	*rate = (double)warm * 1e9 / (double)(t1 - t0);
+	*lost = drained < 2 * FWD_INJECT ? 2 * FWD_INJECT - drained : 0;
+	return 0;
+}
+
+/*
+ * pps: A -> B one way (upci.tx_rx: the same run as scale.q1), forwarding (upci.fwd, the DPDK baseline's
+ * method), and at scale: B on 2 rx queues, both ports sending at once.
+ */
 static int bench_pps(const struct opts *o, json_object *root)
 {
 	json_object *pps = json_object_new_object(), *upci = json_object_new_object();
-	uint64_t lost_one = 0, lost_fwd = 0;
-	double one, fwd;
+	json_object *scale = json_object_new_object();
+	uint64_t lost_one = 0, lost_fwd = 0, lost_q2 = 0, lost_both = 0;
+	double one = 0, fwd = 0, q2, both;
 	int rc;
 
-	progress("pps: %u frames A -> B (poll mode)", o->pps_frames);
-	rc = pps_run(o, false, &one, &lost_one);
-	if (rc) {
-		json_object_put(pps);
-		json_object_put(upci);
-		return rc;
+	progress("pps: %u frames A -> B, at most 256 in flight (poll mode)", o->pps_frames);
+	rc = scale_run(o, 1, false, "q1", scale, &one, &lost_one);
+	if (!rc) {
+		json_object_object_add(upci, "tx_rx", json_object_new_double(one));
+		progress("pps: 64 frames circulating A <-> B, %u receptions (poll mode, zero-copy)", o->pps_frames);
+		rc = fwd_run(o, &fwd, &lost_fwd);
 	}
-	json_object_object_add(upci, "tx_rx", json_object_new_double(one));
-	progress("pps: %u frames A -> B -> A (poll mode, zero-copy forwarding)", o->pps_frames);
-	rc = pps_run(o, true, &fwd, &lost_fwd);
-	if (!rc)
+	if (!rc) {
 		json_object_object_add(upci, "fwd", json_object_new_double(fwd));
+		json_object_object_add(upci, "fwd_lost", json_object_new_int64((int64_t)lost_fwd));
+		rc = scale_run(o, 2, false, "q2", scale, &q2, &lost_q2);
+	}
+	if (!rc)
+		rc = scale_run(o, 1, true, "both", scale, &both, &lost_both);
 	json_object_object_add(upci, "lost", json_object_new_int64((int64_t)(lost_one + lost_fwd)));
 	json_object_object_add(upci, "frames", json_object_new_int64(o->pps_frames));
 	json_object_object_add(pps, "upci", upci);
-	if (!rc)
-		rc = bench_scale(o, pps);
+	json_object_object_add(pps, "scale", scale);
 	json_object_object_add(root, "pps", pps);
 	if (!rc)
 		printf("pps   upci tx_rx %12.0f /s   fwd %12.0f /s   lost %" PRIu64 "\n", one, fwd, lost_one + lost_fwd);

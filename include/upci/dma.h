@@ -105,6 +105,15 @@ struct upci_dma {
  */
 int upci_dma_alloc(struct upci_iommu *iommu, size_t len, int numa_node, unsigned flags, struct upci_dma **out);
 
+/**
+ * upci_iommu_test_unmap_all() - test hook: take every DMA allocation of @iommu out of the IOMMU (VFIO_IOMMU_UNMAP_DMA
+ * / IOMMU_IOAS_UNMAP) while the memory stays allocated, so the devices' DMA fails as on a broken IOMMU setup.
+ * upci_iommu_test_remap_all() maps them back at the same IOVAs (do so before freeing any of them). Nothing may
+ * allocate or free DMA memory of @iommu meanwhile. Return: the number of allocations, or -errno (one line logged).
+ */
+int upci_iommu_test_unmap_all(struct upci_iommu *iommu);
+int upci_iommu_test_remap_all(struct upci_iommu *iommu);
+
 /** upci_dma_free() - unmap, unpin and free. NULL is ignored. */
 void upci_dma_free(struct upci_dma *dma);
 

@@ -9,7 +9,8 @@
  *
  * What the port layer guarantees a driver:
  *  - ops are called in this order: init, rx_queue_setup/tx_queue_setup for every queue, then any of
- *    start/stop/burst/arm/link/stats/raise_irq, and close last (also after a failed init step);
+ *    start/stop/burst/arm/link/stats/raise_irq/reset, and close last (also after a failed init step); reset
+ *    only on a stopped device, with no other op running;
  *  - queue numbers are below the counts init returned; burst sizes are at most 64 per call;
  *  - a queue's burst, ready, arm and disarm ops are called from one thread at a time (the queue's);
  *  - once the device is removed only stats and close are called; close is told so (@removed). Neither may
@@ -83,6 +84,18 @@ struct upci_drv_port {
  * @link_event:  the link vector fired: acknowledge the cause, re-enable it; return 1 when the link changed.
  * @stats:       device counters accumulated, driver counters, per queue.
  * @raise_irq:   test hook: make the device raise MSI-X vector @vector once.
+ * @reset:       optional (upci_port_reset()). Called stopped, after a stats read (the accumulators hold the
+ *               device's counters up to now) and after the bus layer reset the device (VFIO_DEVICE_RESET):
+ *               bring it up again exactly as init and the queue setups did, with the same configuration,
+ *               rings, pools and vectors: bus mastering, registers, empty rings (head and tail at 0, no
+ *               buffer of before left in a descriptor), interrupt routing and the causes init enables.
+ *               Leave it stopped. Without it upci_port_reset() returns -EOPNOTSUPP.
+ * @watchdog:    optional: look for queues the device no longer completes (descriptors it took, no write-back:
+ *               a dead DMA path) and report each once, in one line and in @stats (dma_stalls). @now_ms is
+ *               CLOCK_MONOTONIC_COARSE in ms: bound in time, not in calls. Called by the port layer from its
+ *               periodic event check (once per UPCI_PORT_EVENT_CHECK bursts of a queue), when an rx wait times
+ *               out and from upci_port_stats(); never per packet, never after removal, one thread at a time
+ *               (serialised with @stats), possibly while queue threads run bursts.
  */
 struct upci_driver_ops {
 	int (*init)(struct upci_dev *dev, const struct upci_port_cfg *cfg, void **priv, struct upci_drv_port *port);
@@ -101,6 +114,8 @@ struct upci_driver_ops {
 	int (*link_event)(void *priv);
 	void (*stats)(void *priv, struct upci_port_stats *out);
 	int (*raise_irq)(void *priv, unsigned vector);
+	int (*reset)(void *priv);
+	void (*watchdog)(void *priv, uint64_t now_ms);
 };
 
 /** struct upci_driver - a driver: its name, the ids it handles (@n_ids entries), its ops. */

@@ -110,6 +110,8 @@ struct upci_port_stats {
 	uint64_t interrupt_wakeups;/* sleeps of upci_port_rx()/upci_port_rx_wait() that the interrupt ended */
 	uint64_t q_wakeups[UPCI_PORT_MAX_QUEUES]; /* ... per rx queue */
 	uint64_t timeouts;         /* ... that the timeout ended */
+	uint64_t dma_stalls;       /* queues the driver found stalled: descriptors taken, no write-back (a dead DMA
+				    * path, e.g. an IOMMU translation failure); each also said in one log line */
 };
 
 /**
@@ -130,6 +132,23 @@ void upci_port_close(struct upci_port *port);
 /** upci_port_start() / upci_port_stop() - enable / disable receive and transmit. */
 int upci_port_start(struct upci_port *port);
 int upci_port_stop(struct upci_port *port);
+
+/**
+ * upci_port_reset() - reset the device under the port and bring it back as it was configured.
+ * @port: an open port, not removed. No other call on the port may run meanwhile (like start/stop).
+ *
+ * Stops the queues (every buffer the rings hold goes back to its pool: a frame that was in the rx ring is
+ * never delivered after the reset), reads the device counters (the port's statistics carry on across the
+ * reset), issues VFIO_DEVICE_RESET through the bus layer (upci_dev_reset()), has the driver re-initialise
+ * the device, its rings and its interrupt routing with the port's configuration, and starts the port again
+ * if it was started. Pools, vectors, eventfds and the port's counters stay what they were; the link goes
+ * down and comes back up as after an open (see upci_port_link_wait()).
+ *
+ * Return: 0; -ENODEV (removed); -EOPNOTSUPP (the driver cannot re-initialise a device; nothing was done);
+ * -ENOTTY (the kernel offers no reset for the device) or another -errno of the reset, the re-initialisation
+ * or the restart, after which the port is left stopped. One log line on failure.
+ */
+int upci_port_reset(struct upci_port *port);
 
 /** upci_port_info() - what the port is (valid until close). */
 const struct upci_port_info *upci_port_info(const struct upci_port *port);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../common/eventfd.h"
@@ -34,6 +35,7 @@ struct port_rxq {
 	unsigned want_max;
 	struct upci_hybrid hybrid;
 	uint64_t wakeups, timeouts;
+	uint64_t hybrid_timeouts;     /* the hybrid's timeouts as of the last watchdog call (rx_hybrid()) */
 } __attribute__((aligned(64)));
 
 struct port_txq {
@@ -62,6 +64,7 @@ struct upci_port {
 	int gone_fd;                  /* eventfd, signalled (never drained) once the device is gone */
 	int event_fd;                 /* epoll over the device's REQ/ERR fd and gone_fd */
 	pthread_mutex_t event_lock;   /* one thread at a time processes events (trylock: never waits) */
+	pthread_mutex_t watch_lock;   /* one thread at a time in the driver's watchdog and stats ops */
 };
 
 static const char *const mode_names[] = { "poll", "interrupt", "hybrid" };
@@ -123,15 +126,36 @@ int upci_port_process_events(struct upci_port *port)
 	return removed(port) ? -ENODEV : 0;
 }
 
+/* The driver's dead-DMA watchdog (optional op), under watch_lock: @wait false: skip it when another thread is in. */
+static void run_watchdog(struct upci_port *port, bool wait)
+{
+	struct timespec ts;
+
+	if (!port->ops->watchdog || removed(port))
+		return;
+	if (!wait && pthread_mutex_trylock(&port->watch_lock))
+		return;
+	if (wait)
+		pthread_mutex_lock(&port->watch_lock);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts); /* the vDSO's coarse clock: no syscall */
+	port->ops->watchdog(port->priv, (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+	pthread_mutex_unlock(&port->watch_lock);
+}
+
 /* Called by every burst: one event check per UPCI_PORT_EVENT_CHECK bursts of the queue, no syscall else. */
 static int burst_check(struct upci_port *port, unsigned *bursts)
 {
+	int rc;
+
 	if (removed(port))
 		return -ENODEV;
 	if (++*bursts < UPCI_PORT_EVENT_CHECK)
 		return 0;
 	*bursts = 0;
-	return upci_port_process_events(port);
+	rc = upci_port_process_events(port);
+	if (!rc)
+		run_watchdog(port, false);
+	return rc;
 }
 
 /*
@@ -338,6 +362,7 @@ int upci_port_open(const char *spec, const struct upci_port_cfg *cfg, struct upc
 	memset(port, 0, sizeof(*port));
 	port->gone_fd = port->event_fd = -1;
 	pthread_mutex_init(&port->event_lock, NULL);
+	pthread_mutex_init(&port->watch_lock, NULL);
 	if (cfg)
 		port->cfg = *cfg;
 	rc = fill_cfg_defaults(&port->cfg);
@@ -389,6 +414,7 @@ void upci_port_close(struct upci_port *port)
 		upci_kernel()->close(port->gone_fd);
 	upci_dev_close(port->dev);
 	pthread_mutex_destroy(&port->event_lock);
+	pthread_mutex_destroy(&port->watch_lock);
 	free(port);
 }
 
@@ -415,6 +441,40 @@ int upci_port_stop(struct upci_port *port)
 		return 0;
 	rc = port->ops->stop(port->priv);
 	port->started = false;
+	return rc;
+}
+
+/* The device's counters into the driver's accumulators before a reset clears them (upci/driver.h @reset). */
+static void save_counters(struct upci_port *port)
+{
+	struct upci_port_stats discard;
+
+	memset(&discard, 0, sizeof(discard));
+	port->ops->stats(port->priv, &discard);
+}
+
+int upci_port_reset(struct upci_port *port)
+{
+	bool was_started = port->started;
+	int rc;
+
+	if (removed(port))
+		return -ENODEV;
+	if (!port->ops->reset) {
+		upci_log(UPCI_LOG_ERR, LOG_PORT, "%s: driver %s cannot re-initialise a reset device; close and reopen the "
+			 "port instead", upci_port_name(port), port->drv->name);
+		return -EOPNOTSUPP;
+	}
+	/* Each step that fails has logged its line (bus layer, driver); the port is then left stopped. */
+	rc = upci_port_stop(port); /* the rings give every buffer back: nothing of before is delivered after */
+	if (!rc) {
+		save_counters(port);
+		rc = upci_dev_reset(port->dev);
+	}
+	if (!rc)
+		rc = removed(port) ? -ENODEV : port->ops->reset(port->priv);
+	if (!rc && was_started)
+		rc = upci_port_start(port);
 	return rc;
 }
 
@@ -477,10 +537,12 @@ int upci_port_rx_wait(struct upci_port *port, unsigned q, int timeout_ms)
 	upci_port_rx_disarm(port, q);
 	if (rc < 0)
 		return rc;
-	if (rc)
+	if (rc) {
 		r->wakeups++;
-	else
+	} else {
 		r->timeouts++;
+		run_watchdog(port, false); /* nothing arrived: is the device still reaching memory? */
+	}
 	return rc || port->ops->rx_ready(r->drv);
 }
 
@@ -494,6 +556,10 @@ static int rx_hybrid(struct upci_port *port, struct port_rxq *r, struct upci_pkt
 	r->want_max = n < MAX_BURST ? n : MAX_BURST;
 	r->hybrid.cfg.budget = r->want_max;
 	rc = upci_hybrid_step(&r->hybrid);
+	if (r->hybrid.stats.timeouts != r->hybrid_timeouts) { /* a sleep timed out: as upci_port_rx_wait() */
+		r->hybrid_timeouts = r->hybrid.stats.timeouts;
+		run_watchdog(port, false);
+	}
 	return rc < 0 && removed(port) ? -ENODEV : rc;
 }
 
@@ -683,7 +749,10 @@ int upci_port_link_wait(struct upci_port *port, int timeout_ms)
 int upci_port_stats(struct upci_port *port, struct upci_port_stats *out)
 {
 	memset(out, 0, sizeof(*out));
+	run_watchdog(port, true);
+	pthread_mutex_lock(&port->watch_lock);
 	port->ops->stats(port->priv, out); /* drivers read no register once the device is gone */
+	pthread_mutex_unlock(&port->watch_lock);
 	for (unsigned q = 0; q < port->dp.rx_queues; q++) {
 		const struct port_rxq *r = &port->rxq[q];
 

@@ -320,6 +320,45 @@ void iommu_dma_unmap(struct upci_iommu *m, uint64_t iova, size_t len)
 			 strerror(-rc));
 }
 
+/* Map (@map) or unmap every DMA allocation of @m; the list is copied under the lock, the calls made outside it. */
+static int dma_map_all(struct upci_iommu *m, bool map)
+{
+	struct upci_dma **all;
+	size_t n = 0, i = 0;
+	int rc = 0;
+
+	pthread_mutex_lock(&m->lock);
+	for (struct upci_dma *d = m->dmas; d; d = d->next)
+		n++;
+	all = calloc(n ? n : 1, sizeof(*all));
+	for (struct upci_dma *d = m->dmas; all && d; d = d->next)
+		all[i++] = d;
+	pthread_mutex_unlock(&m->lock);
+	if (!all) {
+		upci_log(UPCI_LOG_ERR, LOG_VFIO, "test hook: no memory to list the context's DMA mappings");
+		return -ENOMEM;
+	}
+	for (i = 0; i < n && !rc; i++) {
+		rc = map ? m->ops->map_dma(m, all[i]->va, all[i]->iova, all[i]->len) :
+			   m->ops->unmap_dma(m, all[i]->iova, all[i]->len);
+		if (rc)
+			upci_log(UPCI_LOG_ERR, LOG_VFIO, "test hook: %s of DMA IOVA 0x%llx+0x%zx failed: %s",
+				 map ? m->ops->map_op : "unmap", (unsigned long long)all[i]->iova, all[i]->len, strerror(-rc));
+	}
+	free(all);
+	return rc ? rc : (int)n;
+}
+
+int upci_iommu_test_unmap_all(struct upci_iommu *m)
+{
+	return dma_map_all(m, false);
+}
+
+int upci_iommu_test_remap_all(struct upci_iommu *m)
+{
+	return dma_map_all(m, true);
+}
+
 void iommu_dma_track(struct upci_iommu *m, struct upci_dma *d)
 {
 	pthread_mutex_lock(&m->lock);

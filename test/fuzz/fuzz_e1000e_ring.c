@@ -33,6 +33,8 @@
 #define REGS_SIZE 0x8000u
 #define RDT0 0x2818u
 #define TDT0 0x3818u
+#define RDH0 0x2810u
+#define TDH0 0x3810u
 #define MAX_BUFS 96u
 #define MAX_RING 64u
 
@@ -53,6 +55,8 @@ struct world {
 	unsigned n_held;
 	uint64_t delivered, queued;
 	uint8_t *foreign;
+	uint64_t now_ms;                /* the watchdog's clock */
+	unsigned watch_reports;         /* queues the watchdog reported (each at most once) */
 };
 
 static uint32_t reg(const struct world *w, uint32_t off)
@@ -214,6 +218,20 @@ static void app_tx(struct world *w, struct input *in, unsigned n)
 	w->queued += sent;
 }
 
+/* Watchdog checks with the device's heads set to anything: each queue is reported at most once, counted once. */
+static void watch(struct world *w, struct input *in, unsigned step_s)
+{
+	upci_bar_write32(&w->bar, RDH0, take32(in));
+	upci_bar_write32(&w->bar, TDH0, take32(in));
+	w->now_ms += (uint64_t)step_s * 1000 + take8(in);
+	w->watch_reports += (unsigned)e1000e_rxq_watch(&w->rxq, "fuzz", w->now_ms, w->now_ms / 7, step_s & 1);
+	w->watch_reports += (unsigned)e1000e_txq_watch(&w->txq, "fuzz", w->now_ms);
+	CHECK(w->watch_reports <= 2 && w->rxq.stats.dma_stall <= 1 && w->txq.stats.dma_stall <= 1 &&
+	      w->rxq.stats.dma_stall + w->txq.stats.dma_stall == w->watch_reports,
+	      "watchdog: %u reports, stalls %llu rx %llu tx", w->watch_reports,
+	      (unsigned long long)w->rxq.stats.dma_stall, (unsigned long long)w->txq.stats.dma_stall);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct input in = { data, size };
@@ -251,9 +269,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	w.tx_pools = calloc(w.size, sizeof(*w.tx_pools));
 	w.foreign = aligned_alloc(64, BUF_SIZE);
 	w.rxq = (struct e1000e_rxq){ .ring = w.rx_ring, .ring_iova = 0x200000000ull, .size = w.size,
-				     .bufs = w.rx_bufs, .pool = &w.pool, .regs = &w.bar, .rdt_reg = RDT0, .index = 1 };
+				     .bufs = w.rx_bufs, .pool = &w.pool, .regs = &w.bar, .rdt_reg = RDT0, .rdh_reg = RDH0, .index = 1 };
 	w.txq = (struct e1000e_txq){ .ring = w.tx_ring, .ring_iova = 0x300000000ull, .size = w.size,
 				     .idx = w.tx_idx, .rs = w.tx_rs, .pools = w.tx_pools, .regs = &w.bar, .tdt_reg = TDT0,
+				     .tdh_reg = TDH0,
 				     .index = 1 };
 	CHECK(e1000e_rxq_fill(&w.rxq) == 0, "fill with %u buffers for %u descriptors", n_bufs, w.size);
 	for (uint32_t i = 0; i + 1 < w.size; i++)
@@ -299,6 +318,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		case 6:
+			if (arg & 1) { /* the watchdog, over hostile heads and a clock that jumps ahead */
+				watch(&w, &in, arg >> 1);
+				break;
+			}
 			e1000e_txq_clean(&w.txq);
 			break;
 		default: { /* the device completes every tx descriptor from its head up to TDT */

@@ -565,6 +565,31 @@ static void reset_and_shared_context(void **state)
 	assert_no_leaks(f);
 }
 
+/* A VFIO_DEVICE_RESET the kernel fails: its errno, one line naming the device; the device stays usable. */
+static void reset_failure_is_one_line(void **state)
+{
+	struct fake_vfio *f = *state;
+	struct upci_dev *dev = open_ok(UPCI_BACKEND_TYPE1);
+	uint16_t vendor = 0;
+	unsigned lines = 0;
+
+	log_text[0] = '\0';
+	f->fail_at[FAKE_IOCTL] = f->calls[FAKE_IOCTL] + 1;
+	assert_int_equal(upci_dev_reset(dev), -EIO);
+	assert_int_equal(f->resets, 0);
+	for (const char *p = log_text; *p; p++)
+		lines += *p == '\n';
+	assert_int_equal(lines, 1);
+	assert_non_null(strstr(log_text, FAKE_BDF));
+	assert_non_null(strstr(log_text, "VFIO_DEVICE_RESET"));
+	assert_int_equal(upci_cfg_read16(dev, 0, &vendor), 0);
+	assert_int_equal(vendor, 0x8086);
+	assert_int_equal(upci_dev_reset(dev), 0); /* the next one goes through */
+	assert_int_equal(f->resets, 1);
+	upci_dev_close(dev);
+	assert_no_leaks(f);
+}
+
 static void explicit_iommu_context(void **state)
 {
 	struct fake_vfio *f = *state;
@@ -643,6 +668,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(every_error_path_leaks_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(remove_request_releases, setup, teardown),
 		cmocka_unit_test_setup_teardown(reset_and_shared_context, setup, teardown),
+		cmocka_unit_test_setup_teardown(reset_failure_is_one_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(explicit_iommu_context, setup, teardown),
 		cmocka_unit_test_setup_teardown(config_space_walks, setup, teardown),
 	};

@@ -20,6 +20,7 @@ static void on_barrier(char kind);
 #define upci_dma_rmb() on_barrier('r')
 #define upci_dma_wmb() on_barrier('w')
 #include "drivers/net/e1000e/e1000e_ring.c"
+#include "log_capture.h"
 
 #define BUF_SIZE 2048u
 #define IOVA_BASE 0x100000000ull
@@ -27,6 +28,8 @@ static void on_barrier(char kind);
 #define REGS_SIZE 0x20000u
 #define RDT0 0x2818u
 #define TDT0 0x3818u
+#define RDH0 0x2810u
+#define TDH0 0x3810u
 #define SENTINEL 0xdeadbeefu
 #define QUEUE 1
 #define TX_CMD (E1000E_TXD_CMD_EOP | E1000E_TXD_CMD_IFCS) /* RS besides on a burst's last descriptor */
@@ -201,10 +204,10 @@ static struct fix *fix_new(void **state, uint32_t size, uint32_t n_bufs)
 	assert_int_equal((uintptr_t)f->tx_ring % 16, 0);
 
 	f->rxq = (struct e1000e_rxq){ .ring = f->rx_ring, .ring_iova = 0x200000000ull, .size = size, .bufs = f->rx_bufs,
-				      .pool = &f->pool, .regs = &f->bar, .rdt_reg = RDT0, .index = QUEUE };
+				      .pool = &f->pool, .regs = &f->bar, .rdt_reg = RDT0, .rdh_reg = RDH0, .index = QUEUE };
 	f->txq = (struct e1000e_txq){ .ring = f->tx_ring, .ring_iova = 0x300000000ull, .size = size, .idx = f->tx_idx,
 				      .rs = f->tx_rs, .pools = f->tx_pools, .regs = &f->bar, .tdt_reg = TDT0,
-				      .index = QUEUE };
+				      .tdh_reg = TDH0, .index = QUEUE };
 	f->rng = 0x9e3779b97f4a7c15ull;
 	return f;
 }
@@ -1425,6 +1428,221 @@ static void tx_descriptors_published_before_tail(void **state)
 	assert_int_equal(bar.rmb, 2); /* each burst's DD seen is followed by a read barrier before its buffers go */
 }
 
+
+/* --- the dead-DMA watchdog --- */
+
+#define DEV "0000:01:00.0"
+#define STALL E1000E_DMA_STALL_MS
+
+static unsigned lines(const char *text)
+{
+	unsigned n = 0;
+
+	for (; *text; text++)
+		n += *text == '\n';
+	return n;
+}
+
+/* The one line the watchdog logged: names the device, the queue, the likely cause. */
+static void assert_one_stall_line(const char *queue)
+{
+	assert_int_equal(lines(log_text), 1);
+	assert_non_null(strstr(log_text, DEV ": "));
+	assert_non_null(strstr(log_text, queue));
+	assert_non_null(strstr(log_text, "IOMMU translation failure"));
+	assert_non_null(strstr(log_text, "DMA does not reach memory"));
+}
+
+/* The application queues @n frames on the tx ring. */
+static void tx_queue_frames(struct fix *f, unsigned n)
+{
+	struct upci_pkt pkts[8];
+
+	assert_true(n <= 8);
+	for (unsigned i = 0; i < n; i++)
+		tx_frame(f, &pkts[i], i);
+	assert_int_equal(e1000e_txq_burst(&f->txq, pkts, n), n);
+}
+
+/* A device whose DMA goes nowhere: it takes every queued descriptor (TDH = TDT), writes none back. */
+static void tx_no_writeback_reported_once(void **state)
+{
+	struct fix *f = fix_new(state, 16, 40);
+
+	tx_queue_frames(f, 5);
+	set_reg(f, TDH0, reg(f, TDT0));
+	log_capture_start();
+	assert_int_equal(e1000e_txq_watch(&f->txq, DEV, 1000), 0);         /* first seen stuck */
+	assert_int_equal(e1000e_txq_watch(&f->txq, DEV, 1000 + STALL - 1), 0); /* not yet the bound */
+	assert_string_equal(log_text, "");
+	assert_int_equal(f->txq.stats.dma_stall, 0);
+	assert_int_equal(e1000e_txq_watch(&f->txq, DEV, 1000 + STALL), 1);
+	assert_int_equal(f->txq.stats.dma_stall, 1);
+	for (uint64_t t = 1000 + STALL; t < 60000; t += 500) /* still stuck: never said again */
+		assert_int_equal(e1000e_txq_watch(&f->txq, DEV, t), 0);
+	tx_queue_frames(f, 2); /* more frames behind the stuck ones: the same stall */
+	set_reg(f, TDH0, reg(f, TDT0));
+	assert_int_equal(e1000e_txq_watch(&f->txq, DEV, 70000), 0);
+	assert_int_equal(e1000e_txq_watch(&f->txq, DEV, 70000 + STALL), 0);
+	log_capture_stop();
+	assert_one_stall_line("tx queue 1 stalled");
+	assert_non_null(strstr(log_text, "took 5 of 5 queued descriptors (TDH 5, oldest 0, its burst's RS at 4)"));
+	assert_int_equal(f->txq.stats.dma_stall, 1);
+	/* After a restart (the rings begin anew) the watchdog may speak again. */
+	e1000e_watch_reset(&f->txq.watch, 0);
+	log_capture_start();
+	assert_int_equal(e1000e_txq_watch(&f->txq, DEV, 80000), 0);
+	assert_int_equal(e1000e_txq_watch(&f->txq, DEV, 80000 + STALL), 1);
+	log_capture_stop();
+	assert_int_equal(lines(log_text), 1);
+}
+
+/* Healthy or merely idle queues never report, however long they are watched. */
+static void tx_healthy_never_reports(void **state)
+{
+	struct fix *f = fix_new(state, 16, 40);
+	uint64_t t = 0;
+
+	log_capture_start();
+	for (; t < 10 * STALL; t += 250) /* nothing queued */
+		assert_int_equal(e1000e_txq_watch(&f->txq, DEV, t), 0);
+	tx_queue_frames(f, 4); /* one burst: only its last descriptor (3) asks for a write-back */
+	for (; t < 20 * STALL; t += 250) /* queued, the device has not taken them (link down, tx off): no DMA fault */
+		assert_int_equal(e1000e_txq_watch(&f->txq, DEV, t), 0);
+	set_reg(f, TDH0, 2);
+	for (; t < 30 * STALL; t += 250) /* the device is inside the burst, short of its RS descriptor */
+		assert_int_equal(e1000e_txq_watch(&f->txq, DEV, t), 0);
+	set_reg(f, TDH0, 4);
+	f->tx_ring[3].sta = E1000E_TXD_STA_DD; /* it sent the burst and wrote it back; nobody cleans it */
+	for (; t < 40 * STALL; t += 250)
+		assert_int_equal(e1000e_txq_watch(&f->txq, DEV, t), 0);
+	assert_int_equal(e1000e_txq_clean(&f->txq), 4);
+	for (; t < 50 * STALL; t += 250) /* nothing in flight again */
+		assert_int_equal(e1000e_txq_watch(&f->txq, DEV, t), 0);
+	/* Slow but moving: one-frame bursts, each written back and cleaned between two checks. */
+	for (unsigned i = 4; i < 8; i++, t += STALL + 1) {
+		tx_queue_frames(f, 1);
+		set_reg(f, TDH0, i + 1);
+		assert_int_equal(e1000e_txq_watch(&f->txq, DEV, t), 0);
+		f->tx_ring[i].sta = E1000E_TXD_STA_DD;
+		assert_int_equal(e1000e_txq_clean(&f->txq), 1);
+	}
+	/* A TDH the device never could have written (beyond the ring, or past what is queued): not evidence. */
+	tx_queue_frames(f, 3);
+	set_reg(f, TDH0, 0xffffffffu);
+	for (uint64_t end = t + 4 * STALL; t < end; t += 250)
+		assert_int_equal(e1000e_txq_watch(&f->txq, DEV, t), 0);
+	set_reg(f, TDH0, (f->txq.tail + 2) & 15);
+	for (uint64_t end = t + 4 * STALL; t < end; t += 250)
+		assert_int_equal(e1000e_txq_watch(&f->txq, DEV, t), 0);
+	log_capture_stop();
+	assert_string_equal(log_text, "");
+	assert_int_equal(f->txq.stats.dma_stall, 0);
+}
+
+/*
+ * One watchdog check of the rx queue as e1000e_watchdog() makes it: frames "vanish" when GPRC moved since the
+ * last check and no rx queue showed a write-back (@other_moved: the port's other queue did).
+ */
+static int watch_rx(struct fix *f, uint64_t t, uint64_t good, uint64_t *last_good, bool other_moved)
+{
+	bool moved = e1000e_rxq_moved(&f->rxq) || other_moved, vanish = good > *last_good && !moved;
+
+	*last_good = good;
+	return e1000e_rxq_watch(&f->rxq, DEV, t, good, vanish);
+}
+
+/*
+ * QEMU 7.2.22's e1000e with its DMA dead: descriptor reads return zeros, it skips them as null descriptors to the
+ * end of the ring (RDH moves) and counts nothing (GPRC stays). Reported once.
+ */
+static void rx_head_moves_without_writeback_reported_once(void **state)
+{
+	struct fix *f = fix_new(state, 16, 40);
+	struct upci_pkt pkts[8];
+	uint64_t last = 100;
+
+	fill(f);
+	e1000e_watch_reset(&f->rxq.watch, 100); /* started with 100 frames counted before */
+	set_reg(f, RDH0, reg(f, RDT0));          /* the device took every descriptor; no write-back reached memory */
+	log_capture_start();
+	assert_int_equal(watch_rx(f, 5000, 100, &last, false), 0);
+	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 8), 0); /* the application sees nothing */
+	assert_int_equal(watch_rx(f, 5000 + STALL - 1, 100, &last, false), 0);
+	assert_string_equal(log_text, "");
+	assert_int_equal(watch_rx(f, 5000 + STALL, 100, &last, false), 1);
+	for (uint64_t t = 5000 + STALL; t < 60000; t += 500)
+		assert_int_equal(watch_rx(f, t, 100, &last, false), 0);
+	log_capture_stop();
+	assert_one_stall_line("rx queue 1 stalled");
+	assert_non_null(strstr(log_text, "moved RDH to 15 (next 0) and counted 0 good frames (GPRC)"));
+	assert_int_equal(f->rxq.stats.dma_stall, 1);
+}
+
+/* A device that counts frames (GPRC moves) while no rx queue ever gets a write-back: reported once. */
+static void rx_gprc_moves_without_writeback_reported_once(void **state)
+{
+	struct fix *f = fix_new(state, 16, 40);
+	uint64_t last = 0, good = 0, t = 1000;
+
+	fill(f);
+	e1000e_watch_reset(&f->rxq.watch, 0);
+	log_capture_start();
+	assert_int_equal(watch_rx(f, t, good, &last, false), 0); /* first look: nothing yet */
+	for (; t < 1000 + STALL; t += 250) {
+		good += 7; /* frames the device counted; RDH stays (the descriptor fetch failed), nothing written back */
+		assert_int_equal(watch_rx(f, t, good, &last, false), 0);
+	}
+	assert_string_equal(log_text, "");
+	good += 7;
+	assert_int_equal(watch_rx(f, t + 250, good, &last, false), 1);
+	for (t += 500; t < 60000; t += 500, good += 7)
+		assert_int_equal(watch_rx(f, t, good, &last, false), 0);
+	log_capture_stop();
+	assert_one_stall_line("rx queue 1 stalled");
+	assert_non_null(strstr(log_text, "moved RDH to 0 (next 0) and counted 63 good frames (GPRC)"));
+	assert_int_equal(f->rxq.stats.dma_stall, 1);
+}
+
+static void rx_healthy_never_reports(void **state)
+{
+	struct fix *f = fix_new(state, 16, 40);
+	struct upci_pkt pkts[8];
+	uint64_t t = 0, good = 0, last = 0;
+
+	fill(f);
+	e1000e_watch_reset(&f->rxq.watch, 0);
+	log_capture_start();
+	for (; t < 10 * STALL; t += 250, good += 3) /* frames for the other queue (RSS): GPRC moves, it writes back */
+		assert_int_equal(watch_rx(f, t, good, &last, true), 0);
+	for (uint32_t seq = 0; seq < 5; seq++)
+		assert_true(dev_rx_frame(f, seq));
+	set_reg(f, RDH0, f->rx_head);
+	good += 5;
+	for (; t < 20 * STALL; t += 250) /* received and written back; the application does not poll */
+		assert_int_equal(watch_rx(f, t, good, &last, false), 0);
+	assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 8), 5);
+	for (unsigned i = 0; i < 5; i++)
+		hold(f, pkts[i].buf);
+	for (; t < 30 * STALL; t += 250) /* idle again */
+		assert_int_equal(watch_rx(f, t, good, &last, false), 0);
+	/* Slow but moving: a frame written back and taken between every two checks. */
+	for (uint32_t seq = 5; seq < 9; seq++, t += STALL + 1) {
+		assert_true(dev_rx_frame(f, seq));
+		set_reg(f, RDH0, f->rx_head);
+		assert_int_equal(watch_rx(f, t, ++good, &last, false), 0);
+		assert_int_equal(e1000e_rxq_burst(&f->rxq, pkts, 8), 1);
+		hold(f, pkts[0].buf);
+	}
+	/* An RDH beyond the ring (untrusted) is not evidence. */
+	set_reg(f, RDH0, 0x10000u);
+	for (uint64_t end = t + 10 * STALL; t < end; t += 250)
+		assert_int_equal(watch_rx(f, t, good, &last, false), 0);
+	log_capture_stop();
+	assert_string_equal(log_text, "");
+	assert_int_equal(f->rxq.stats.dma_stall, 0);
+}
+
 #define FIX_TEST(f) cmocka_unit_test_teardown(f, teardown)
 
 int main(void)
@@ -1443,6 +1661,9 @@ int main(void)
 		FIX_TEST(rx_ready_follows_dd),
 		FIX_TEST(rx_descriptors_published_before_tail),
 		FIX_TEST(rx_writeback_read_after_barrier),
+		FIX_TEST(rx_head_moves_without_writeback_reported_once),
+		FIX_TEST(rx_gprc_moves_without_writeback_reported_once),
+		FIX_TEST(rx_healthy_never_reports),
 	};
 	const struct CMUnitTest tx[] = {
 		FIX_TEST(tx_burst_fills_descriptors),
@@ -1453,6 +1674,8 @@ int main(void)
 		FIX_TEST(tx_refused_frames),
 		FIX_TEST(tx_buffer_of_second_pool),
 		FIX_TEST(tx_descriptors_published_before_tail),
+		FIX_TEST(tx_no_writeback_reported_once),
+		FIX_TEST(tx_healthy_never_reports),
 	};
 	int failed = cmocka_run_group_tests_name("e1000e_rx_ring", rx, NULL, NULL);
 

@@ -91,11 +91,29 @@ static struct script {
 	uint32_t watch_free_at_close;
 	_Atomic bool removed;          /* on_remove ran */
 	unsigned ops_after_removal;    /* ops other than close/stats called after on_remove: must stay 0 */
+	unsigned watchdogs;            /* watchdog op calls */
+	uint64_t watch_ms;             /* the clock the last one was given */
 	unsigned stats_after_removal;
 	unsigned inits, closes;
 	bool closed_removed;           /* what the last close was told */
+	char trace[32];                /* start 'g', stop 'p', stats 's', reset 'r', in call order (trace_op()) */
+	int vfio_resets_at_reset;      /* the fake kernel's VFIO_DEVICE_RESET count when the driver's reset ran */
+	int reset_rc;                  /* the driver's reset fails with this */
 	struct tdev *last;             /* the device of the last init */
 } S;
+
+static struct world *W;
+
+/* Record op @c in S.trace (what upci_port_reset() calls, in which order). */
+static void trace_op(char c)
+{
+	size_t n = strlen(S.trace);
+
+	if (n + 1 < sizeof(S.trace)) {
+		S.trace[n] = c;
+		S.trace[n + 1] = '\0';
+	}
+}
 
 static void after_removal(void)
 {
@@ -193,6 +211,7 @@ static int td_start(void *priv)
 	struct tdev *d = priv;
 
 	after_removal();
+	trace_op('g');
 	d->starts++;
 	d->started = true;
 	return 0;
@@ -203,6 +222,7 @@ static int td_stop(void *priv)
 	struct tdev *d = priv;
 
 	after_removal();
+	trace_op('p');
 	d->stops++;
 	for (unsigned q = 0; q < d->rx_queues; q++)
 		give_back_rx(&d->rx[q]);
@@ -342,6 +362,7 @@ static void td_stats(void *priv, struct upci_port_stats *out)
 
 	if (atomic_load(&S.removed))
 		S.stats_after_removal++;
+	trace_op('s');
 	for (unsigned q = 0; q < TQ; q++) {
 		out->q_rx_packets[q] = d->rx[q].delivered;
 		out->q_tx_packets[q] = d->tx[q].sent;
@@ -349,6 +370,15 @@ static void td_stats(void *priv, struct upci_port_stats *out)
 		out->tx_packets += d->tx[q].sent;
 		out->drv_tx_refused += d->tx[q].refused;
 	}
+}
+
+static void td_watchdog(void *priv, uint64_t now_ms)
+{
+	(void)priv;
+	after_removal();
+	assert_true(now_ms >= S.watch_ms); /* a monotonic clock */
+	S.watch_ms = now_ms;
+	S.watchdogs++;
 }
 
 static int td_raise_irq(void *priv, unsigned vector)
@@ -359,7 +389,34 @@ static int td_raise_irq(void *priv, unsigned vector)
 	return eventfd_write(upci_irqs_fd(d->irqs, vector), 1) ? -errno : 0;
 }
 
+static int vfio_resets(void);
+
+/* The device was reset under a stopped port: its rings must be empty already (the stop gave them back). */
+static int td_reset(void *priv)
+{
+	struct tdev *d = priv;
+
+	after_removal();
+	trace_op('r');
+	S.vfio_resets_at_reset = vfio_resets();
+	for (unsigned q = 0; q < TQ; q++) {
+		assert_false(d->started);
+		assert_int_equal(atomic_load(&d->rx[q].head), atomic_load(&d->rx[q].tail));
+		assert_int_equal(d->tx[q].n, 0);
+	}
+	return S.reset_rc;
+}
+
 static const struct upci_driver_ops td_ops = {
+	.init = td_init, .rx_queue_setup = td_rxq_setup, .tx_queue_setup = td_txq_setup, .start = td_start,
+	.stop = td_stop, .close = td_close, .rx_burst = td_rx_burst, .tx_burst = td_tx_burst,
+	.tx_clean = td_tx_clean, .rx_ready = td_rx_ready, .rx_arm = td_rx_arm, .rx_disarm = td_rx_disarm,
+	.link_get = td_link_get, .link_event = td_link_event, .stats = td_stats, .raise_irq = td_raise_irq,
+	.reset = td_reset,
+	.watchdog = td_watchdog,
+};
+/* The same driver without a reset op (a driver that cannot re-initialise a device). */
+static const struct upci_driver_ops td_ops_noreset = {
 	.init = td_init, .rx_queue_setup = td_rxq_setup, .tx_queue_setup = td_txq_setup, .start = td_start,
 	.stop = td_stop, .close = td_close, .rx_burst = td_rx_burst, .tx_burst = td_tx_burst,
 	.tx_clean = td_tx_clean, .rx_ready = td_rx_ready, .rx_arm = td_rx_arm, .rx_disarm = td_rx_disarm,
@@ -368,6 +425,8 @@ static const struct upci_driver_ops td_ops = {
 
 static const struct upci_pci_id td_ids[] = { { TEST_VENDOR, TEST_DEVICE } };
 static const struct upci_driver test_driver = { .name = "testnic", .ids = td_ids, .n_ids = 1, .ops = &td_ops };
+static const struct upci_driver test_driver_noreset = { .name = "testnic-noreset", .ids = td_ids, .n_ids = 1,
+							.ops = &td_ops_noreset };
 
 /* ---- the "device": arrivals and interrupts ---- */
 
@@ -435,7 +494,10 @@ struct world {
 	struct upci_pktpool *extra[4];
 };
 
-static struct world *W;
+static int vfio_resets(void)
+{
+	return W->f.resets;
+}
 
 static int count_process_fds(void)
 {
@@ -769,6 +831,35 @@ static void open_start_rx_tx_close(void **state)
  * no pool, a pool of another IOMMU context, a buffer that is not the start of one of the named pool's, bad
  * lengths. The good frames of the same burst go.
  */
+/* The driver's watchdog runs off the data path: per UPCI_PORT_EVENT_CHECK bursts of a queue, on stats, on wait timeouts. */
+static void watchdog_runs_from_the_periodic_checks(void **state)
+{
+	struct world *w = *state;
+	struct upci_port *port = open_port(w, UPCI_PORT_INTERRUPT);
+	struct upci_port_stats st;
+	struct upci_pkt p[2];
+	unsigned before;
+
+	assert_int_equal(S.watchdogs, 0); /* open and start: none */
+	assert_int_equal(upci_port_stats(port, &st), 0);
+	assert_int_equal(S.watchdogs, 1);
+	for (unsigned i = 1; i < UPCI_PORT_EVENT_CHECK; i++) /* bursts between two checks cost no watchdog call */
+		assert_int_equal(upci_port_rx_burst(port, 0, p, 2), 0);
+	assert_int_equal(S.watchdogs, 1);
+	assert_int_equal(upci_port_rx_burst(port, 0, p, 2), 0); /* the 4096th: the periodic check */
+	assert_int_equal(S.watchdogs, 2);
+	for (unsigned i = 0; i < UPCI_PORT_EVENT_CHECK - 1; i++)
+		assert_int_equal(upci_port_tx_burst(port, 1, p, 0), 0);
+	assert_int_equal(S.watchdogs, 2);
+	assert_int_equal(upci_port_tx_burst(port, 1, p, 0), 0);
+	assert_int_equal(S.watchdogs, 3);
+	before = S.watchdogs;
+	assert_int_equal(upci_port_rx_wait(port, 0, 1), 0); /* nothing arrived: a timeout checks too */
+	assert_int_equal(S.watchdogs, before + 1);
+	assert_int_equal(upci_port_rx_wait(port, 0, 0), 0);
+	assert_int_equal(S.watchdogs, before + 2);
+}
+
 static void tx_refuses_what_the_device_cannot_reach(void **state)
 {
 	struct world *w = *state;
@@ -1374,6 +1465,158 @@ static void close_after_removal_leaks_nothing(void **state)
 		fail_msg("an unmap after the removal was attempted:\n%s", log_text);
 }
 
+/* ---- reset ---- */
+
+/*
+ * upci_port_reset() of a started port with frames in its rx ring and in flight on tx: stop (every buffer back
+ * to its pool), the counters read, VFIO_DEVICE_RESET, the driver's reset, start — in that order. No frame of
+ * before is delivered after; the pools are whole; new frames flow; the port's counters carry on.
+ */
+static void reset_restores_a_started_port(void **state)
+{
+	struct world *w = *state;
+	struct upci_port *port = open_port(w, UPCI_PORT_POLL);
+	struct tdev *d = drv_of();
+	struct upci_pkt pkts[8], held[2];
+	struct upci_pktpool *txp;
+	struct upci_port_stats st;
+	int fds = w->f.live_fds, maps = w->f.dma_maps;
+	int rx_fd = upci_port_rx_fd(port, 0);
+
+	for (uint32_t s = 0; s < 6; s++)
+		arrive(&d->rx[0], s);
+	assert_int_equal(upci_port_rx_burst(port, 0, held, 2), 2); /* the application keeps two across the reset */
+	S.tx_hold = true;
+	assert_int_equal(upci_port_pkt_alloc(port, 1, pkts, 3), 3);
+	txp = pkts[0].pool;
+	for (unsigned k = 0; k < 3; k++)
+		pkts[k].len = 60;
+	assert_int_equal(upci_port_tx_burst(port, 1, pkts, 3), 3);
+	assert_int_equal(d->tx[1].n, 3);
+	S.tx_hold = false;
+	S.trace[0] = '\0';
+	log_text[0] = '\0';
+
+	assert_int_equal(upci_port_reset(port), 0);
+	assert_string_equal(S.trace, "psrg");     /* stop, counters, (VFIO reset), driver reset, start */
+	assert_int_equal(S.vfio_resets_at_reset, 1); /* the kernel reset the device before the driver's reset */
+	assert_int_equal(vfio_resets(), 1);
+	assert_ptr_equal(drv_of(), d);            /* the same driver instance: nothing reopened */
+	assert_true(d->started);
+	assert_string_equal(log_text, "");
+	/* the 4 frames left in the ring and the 3 in flight went back to their pools; only the 2 held are out */
+	assert_int_equal(upci_port_rx_burst(port, 0, pkts, 8), 0);
+	assert_int_equal(upci_pktpool_free_count(upci_port_pool(port, 0)), POOL_BUFS - 2);
+	assert_int_equal(upci_pktpool_free_count(txp), POOL_BUFS);
+	check_rx(&held[0], port, 0, 0);           /* what the application held stays valid */
+	check_rx(&held[1], port, 0, 1);
+	upci_pkt_free(held, 2);
+	/* the same vectors, eventfds, pools and DMA: nothing opened or closed */
+	assert_int_equal(upci_port_rx_fd(port, 0), rx_fd);
+	assert_int_equal(w->f.live_fds, fds);
+	assert_int_equal(w->f.dma_maps, maps);
+	/* traffic after the reset */
+	arrive(&d->rx[0], 50);
+	assert_int_equal(upci_port_rx_burst(port, 0, pkts, 8), 1);
+	check_rx(&pkts[0], port, 0, 50);
+	upci_pkt_free(pkts, 1);
+	assert_int_equal(upci_port_stats(port, &st), 0);
+	assert_int_equal(st.q_rx_packets[0], 3);  /* 2 before, 1 after: the counters carried on */
+	assert_int_equal(st.q_tx_packets[1], 3);
+}
+
+/* A stopped port is reset and stays stopped; its next start starts it. */
+static void reset_of_a_stopped_port_stays_stopped(void **state)
+{
+	struct world *w = *state;
+	struct upci_port *port = open_port(w, UPCI_PORT_INTERRUPT);
+	struct tdev *d = drv_of();
+
+	assert_int_equal(upci_port_stop(port), 0);
+	S.trace[0] = '\0';
+	assert_int_equal(upci_port_reset(port), 0);
+	assert_string_equal(S.trace, "sr");
+	assert_false(d->started);
+	assert_int_equal(d->starts, 1);
+	assert_int_equal(upci_port_start(port), 0);
+	assert_int_equal(d->starts, 2);
+}
+
+/* Failures: the kernel has no reset, the ioctl fails, the driver's reset fails: -errno, one line, stopped. */
+static void reset_failures_leave_the_port_stopped(void **state)
+{
+	struct world *w = *state;
+	struct upci_port *port;
+	struct tdev *d;
+
+	w->f.dev_flags &= ~VFIO_DEVICE_FLAGS_RESET;
+	port = open_port(w, UPCI_PORT_POLL);
+	d = drv_of();
+	log_text[0] = '\0';
+	assert_int_equal(upci_port_reset(port), -ENOTTY);
+	assert_int_equal(log_lines(), 1);
+	assert_non_null(strstr(log_text, FAKE_BDF));
+	assert_false(d->started);
+	assert_int_equal(upci_port_start(port), 0);  /* as it was: it starts again without a reset */
+	upci_port_close(port);
+	w->port = NULL;
+
+	w->f.dev_flags |= VFIO_DEVICE_FLAGS_RESET;
+	port = open_port(w, UPCI_PORT_POLL);
+	d = drv_of();
+	log_text[0] = '\0';
+	w->f.fail_at[FAKE_IOCTL] = w->f.calls[FAKE_IOCTL] + 1;
+	assert_int_equal(upci_port_reset(port), -EIO);
+	assert_int_equal(log_lines(), 1);
+	assert_non_null(strstr(log_text, "VFIO_DEVICE_RESET"));
+	assert_false(d->started);
+	S.reset_rc = -ETIMEDOUT;
+	S.trace[0] = '\0';
+	assert_int_equal(upci_port_reset(port), -ETIMEDOUT);
+	assert_string_equal(S.trace, "sr");          /* stopped already: no stop; no start after the failure */
+	assert_false(d->started);
+	S.reset_rc = 0;
+	assert_int_equal(upci_port_reset(port), 0);
+	assert_false(d->started);                    /* it was stopped: it stays so */
+}
+
+/* A driver without a reset op: -EOPNOTSUPP, one line, nothing touched (still started). */
+static void reset_needs_the_driver_op(void **state)
+{
+	struct world *w = *state;
+	struct upci_port *port;
+
+	assert_int_equal(upci_driver_unregister(&test_driver), 0);
+	assert_int_equal(upci_driver_register(&test_driver_noreset), 0);
+	port = open_port(w, UPCI_PORT_POLL);
+	log_text[0] = '\0';
+	S.trace[0] = '\0';
+	assert_int_equal(upci_port_reset(port), -EOPNOTSUPP);
+	assert_int_equal(log_lines(), 1);
+	assert_non_null(strstr(log_text, "testnic-noreset"));
+	assert_string_equal(S.trace, "");
+	assert_int_equal(vfio_resets(), 0);
+	assert_true(drv_of()->started);
+	upci_port_close(port);
+	w->port = NULL;
+	assert_int_equal(upci_driver_unregister(&test_driver_noreset), 0);
+	assert_int_equal(upci_driver_register(&test_driver), 0);
+}
+
+/* A removed port: -ENODEV, no op called, no VFIO reset. */
+static void reset_after_removal_is_enodev(void **state)
+{
+	struct world *w = *state;
+	struct upci_port *port = open_port(w, UPCI_PORT_POLL);
+
+	assert_int_equal(eventfd_write(w->f.req_eventfd, 1), 0);
+	assert_int_equal(upci_port_process_events(port), -ENODEV);
+	S.trace[0] = '\0';
+	assert_int_equal(upci_port_reset(port), -ENODEV);
+	assert_string_equal(S.trace, "");
+	assert_int_equal(vfio_resets(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1382,6 +1625,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(open_driver_failures, setup, teardown),
 		cmocka_unit_test(modes_by_name),
 		cmocka_unit_test_setup_teardown(open_start_rx_tx_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(watchdog_runs_from_the_periodic_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(tx_refuses_what_the_device_cannot_reach, setup, teardown),
 		cmocka_unit_test_setup_teardown(tx_references_each_pool_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(tx_keeps_foreign_pool_alive, setup, teardown),
@@ -1397,6 +1641,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(busy_poller_sees_removal, setup, teardown),
 		cmocka_unit_test_setup_teardown(busy_tx_poller_sees_removal, setup, teardown),
 		cmocka_unit_test_setup_teardown(close_after_removal_leaks_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(reset_restores_a_started_port, setup, teardown),
+		cmocka_unit_test_setup_teardown(reset_of_a_stopped_port_stays_stopped, setup, teardown),
+		cmocka_unit_test_setup_teardown(reset_failures_leave_the_port_stopped, setup, teardown),
+		cmocka_unit_test_setup_teardown(reset_needs_the_driver_op, setup, teardown),
+		cmocka_unit_test_setup_teardown(reset_after_removal_is_enodev, setup, teardown),
 	};
 
 	alarm(60); /* a wake-up that never comes fails the run instead of hanging it */

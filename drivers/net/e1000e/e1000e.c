@@ -66,6 +66,7 @@ struct e1000e {
 	uint32_t *tx_idx;        /* per tx queue, its ring's in-flight buffer indices */
 	struct e1000e_tx_burst *tx_bursts; /* per tx queue, its ring's in-flight bursts */
 	struct e1000e_acc acc;
+	uint64_t watched_rx;     /* acc.rx_packets at the last watchdog check */
 	bool started;
 };
 
@@ -202,6 +203,7 @@ static int alloc_queues(struct e1000e *nic)
 						   .ring_iova = nic->ring_mem->iova + off, .size = c->rx_ring_size,
 						   .bufs = slot, .regs = nic->regs,
 						   .rdt_reg = E1000E_RDT0 + q * E1000E_QUEUE_STRIDE,
+						   .rdh_reg = E1000E_RDH0 + q * E1000E_QUEUE_STRIDE,
 						   .irq_cause = e1000e_vector_routes[q ? VEC_RX1 : VEC_RX0].cause,
 						   .index = (uint16_t)q };
 	for (unsigned q = 0; q < c->tx_queues; q++, off += tx_bytes, pools += c->tx_ring_size)
@@ -210,7 +212,8 @@ static int alloc_queues(struct e1000e *nic)
 						   .pools = pools, .regs = nic->regs,
 						   .idx = nic->tx_idx + q * c->tx_ring_size,
 						   .rs = nic->tx_bursts + q * c->tx_ring_size,
-						   .tdt_reg = E1000E_TDT0 + q * E1000E_QUEUE_STRIDE, .index = (uint16_t)q };
+						   .tdt_reg = E1000E_TDT0 + q * E1000E_QUEUE_STRIDE,
+						   .tdh_reg = E1000E_TDH0 + q * E1000E_QUEUE_STRIDE, .index = (uint16_t)q };
 	return 0;
 }
 
@@ -278,10 +281,9 @@ static void init_tx(struct e1000e *nic)
 }
 
 /* Step 10: all five causes to their own MSI-X vector (as Linux's e1000_configure_msix), throttling. */
-static int init_interrupts(struct e1000e *nic)
+static void route_interrupts(struct e1000e *nic)
 {
 	uint32_t ivar = E1000E_IVAR_TX_EVERY_WB, queue_causes = 0;
-	int rc;
 
 	for (unsigned v = 0; v < E1000E_MSIX_VECTORS; v++) {
 		ivar |= e1000e_ivar(e1000e_vector_routes[v].ivar, v);
@@ -294,6 +296,13 @@ static int init_interrupts(struct e1000e *nic)
 	wr(nic, E1000E_ITR, 0);
 	for (unsigned v = 0; v < E1000E_MSIX_VECTORS; v++)
 		wr(nic, E1000E_EITR0 + 4 * v, v == VEC_OTHER ? 0 : us_to_itr(nic->cfg.eitr_us));
+}
+
+static int init_interrupts(struct e1000e *nic)
+{
+	int rc;
+
+	route_interrupts(nic);
 	rc = upci_irqs_open(nic->dev, UPCI_IRQ_MSIX, &nic->irqs);
 	if (!rc)
 		rc = upci_irqs_enable(nic->irqs, 0, E1000E_MSIX_VECTORS);
@@ -398,6 +407,11 @@ static int e1000e_start(void *priv)
 			return -ENOMEM;
 		}
 	}
+	for (unsigned q = 0; q < nic->cfg.rx_queues; q++)
+		e1000e_watch_reset(&nic->rxq[q].watch, nic->acc.rx_packets);
+	nic->watched_rx = nic->acc.rx_packets;
+	for (unsigned q = 0; q < nic->cfg.tx_queues; q++)
+		e1000e_watch_reset(&nic->txq[q].watch, 0);
 	if (nic->cfg.promiscuous)
 		rctl |= E1000E_RCTL_UPE | E1000E_RCTL_MPE;
 	wr(nic, E1000E_TCTL, E1000E_TCTL_EN | E1000E_TCTL_PSP | E1000E_TCTL_CT | E1000E_TCTL_COLD);
@@ -452,6 +466,32 @@ static void e1000e_close(void *priv, bool removed)
 	free(nic->tx_idx);
 	free(nic->tx_bursts);
 	free(nic);
+}
+
+/*
+ * After VFIO_DEVICE_RESET (the port stopped us first: every buffer is back in its pool): the bring-up of init
+ * again on the same rings and vectors. The kernel restored config space and the MSI-X table; the registers are
+ * the device's defaults. The counters it still holds counted frames since the port's last read: accumulated.
+ */
+static int e1000e_reset(void *priv)
+{
+	struct e1000e *nic = priv;
+	int rc = upci_dev_enable(nic->dev);
+
+	if (!rc)
+		rc = reset_device(nic);
+	if (rc)
+		return rc;
+	init_mac(nic);
+	collect_stats(nic);
+	init_rx(nic);
+	init_tx(nic);
+	for (unsigned q = 0; q < nic->cfg.rx_queues; q++)
+		nic->rxq[q].next = 0;
+	route_interrupts(nic);
+	wr(nic, E1000E_IMS, E1000E_ICR_LSC | E1000E_ICR_OTHER);
+	nic->started = false;
+	return 0;
 }
 
 static void e1000e_link_get(void *priv, struct upci_link *out)
@@ -545,7 +585,29 @@ static void e1000e_stats(void *priv, struct upci_port_stats *out)
 		out->drv_rx_dropped += r->bad_length + r->bad_status;
 		out->drv_rx_starved += r->no_buffer;
 		out->drv_tx_refused += t->bad_length + t->foreign_buffer;
+		out->dma_stalls += r->dma_stall + t->dma_stall;
 	}
+}
+
+/* The port layer's periodic check: a queue whose write-backs stopped reaching memory is reported once. */
+static void e1000e_watchdog(void *priv, uint64_t now_ms)
+{
+	struct e1000e *nic = priv;
+	const char *name = upci_dev_name(nic->dev);
+
+	bool moved = false, vanish;
+
+	if (!nic->started || upci_dev_removed(nic->dev))
+		return;
+	collect_stats(nic); /* GPRC: the device's count of frames it received */
+	for (unsigned q = 0; q < nic->cfg.rx_queues; q++)
+		moved |= e1000e_rxq_moved(&nic->rxq[q]);
+	vanish = nic->acc.rx_packets > nic->watched_rx && !moved; /* counted, and no queue saw a write-back */
+	nic->watched_rx = nic->acc.rx_packets;
+	for (unsigned q = 0; q < nic->cfg.rx_queues; q++)
+		e1000e_rxq_watch(&nic->rxq[q], name, now_ms, nic->acc.rx_packets, vanish);
+	for (unsigned q = 0; q < nic->cfg.tx_queues; q++)
+		e1000e_txq_watch(&nic->txq[q], name, now_ms);
 }
 
 /* Enable the vector's cause for one message (QEMU clears auto-cleared IMS bits after each), then set it. */
@@ -577,6 +639,8 @@ static const struct upci_driver_ops e1000e_ops = {
 	.link_event = e1000e_link_event,
 	.stats = e1000e_stats,
 	.raise_irq = e1000e_raise_irq,
+	.reset = e1000e_reset,
+	.watchdog = e1000e_watchdog,
 };
 
 static const struct upci_pci_id e1000e_ids[] = {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "e1000e_ring.h"
+#include "upci/log.h"
 
 /*
  * Descriptor memory is shared with the device. Publishing: every descriptor write comes before the tail
@@ -356,4 +357,80 @@ unsigned e1000e_txq_burst(struct e1000e_txq *q, struct upci_pkt *pkts, unsigned 
 	}
 	upci_reg_write32(q->tdt, q->regs, q->tdt_reg, tail);
 	return sent;
+}
+
+/* ---- dead-DMA watchdog: off the data path (the port layer's periodic check) ---- */
+
+#define DMA_STALL_HINT "its DMA does not reach memory, most likely an IOMMU translation failure (see the IOMMU's " \
+	"fault log: dmesg DMAR or SMMU lines, QEMU's vtd_iommu_translate); check the IOMMU setup and reopen the port"
+
+void e1000e_watch_reset(struct e1000e_watch *w, uint64_t good_rx)
+{
+	*w = (struct e1000e_watch){ .good_rx = good_rx };
+}
+
+/* One observation: @stuck at descriptor @at now. Return: true when it has been so for the bound, first time. */
+static bool watch_step(struct e1000e_watch *w, bool stuck, uint32_t at, uint64_t now_ms)
+{
+	if (!stuck || !w->armed || w->at != at) {
+		w->armed = stuck;
+		w->at = at;
+		w->since_ms = now_ms;
+		return false;
+	}
+	if (w->reported || now_ms - w->since_ms < E1000E_DMA_STALL_MS)
+		return false;
+	w->reported = true;
+	return true;
+}
+
+int e1000e_txq_watch(struct e1000e_txq *q, const char *dev, uint64_t now_ms)
+{
+	uint32_t mask = q->size - 1, queued = (q->tail - q->clean) & mask, tdh = upci_bar_read32(q->regs, q->tdh_reg);
+	uint32_t ahead = (tdh - q->clean) & mask; /* how far the device says it got; TDH is untrusted: bounded */
+	uint32_t last = 0, burst = 0;
+	bool stuck = false;
+
+	if (queued && q->rs_head != q->rs_tail) { /* only a burst's last descriptor (RS) gets a write-back */
+		last = q->rs[q->rs_head & mask].last;
+		burst = ((last - q->clean) & mask) + 1;
+		stuck = !(((const volatile struct e1000e_tx_desc *)&q->ring[last])->sta & E1000E_TXD_STA_DD) &&
+			tdh < q->size && ahead >= burst && ahead <= queued;
+	}
+	if (!watch_step(&q->watch, stuck, q->clean, now_ms))
+		return 0;
+	q->stats.dma_stall = 1;
+	upci_log(UPCI_LOG_ERR, "e1000e", "%s: tx queue %u stalled: the device took %u of %u queued descriptors (TDH %u, "
+		 "oldest %u, its burst's RS at %u) but wrote none back (no DD) in %u s: " DMA_STALL_HINT, dev, q->index,
+		 ahead, queued, tdh, q->clean, last, E1000E_DMA_STALL_MS / 1000);
+	return 1;
+}
+
+bool e1000e_rxq_moved(struct e1000e_rxq *q)
+{
+	const volatile union e1000e_rx_desc *d = &q->ring[q->next];
+	bool moved = !q->watch.looked || q->watch.seen != q->next || (d->wb.status_error & E1000E_RXD_STAT_DD);
+
+	q->watch.looked = true;
+	q->watch.seen = q->next;
+	return moved;
+}
+
+int e1000e_rxq_watch(struct e1000e_rxq *q, const char *dev, uint64_t now_ms, uint64_t good_rx, bool frames_vanish)
+{
+	uint32_t mask = q->size - 1, rdh = upci_bar_read32(q->regs, q->rdh_reg);
+	const volatile union e1000e_rx_desc *d = &q->ring[q->next];
+	uint32_t ahead = (rdh - q->next) & mask, given = (q->tail - q->next) & mask; /* RDH is untrusted: bounded */
+	bool stuck = given && !(d->wb.status_error & E1000E_RXD_STAT_DD) && /* given none: starved, not dead */
+		     ((rdh < q->size && ahead && ahead <= given) || frames_vanish);
+
+	if (!stuck)
+		q->watch.good_rx = good_rx; /* progress, or nothing for this queue: frames counted so far are not its */
+	if (!watch_step(&q->watch, stuck, q->next, now_ms))
+		return 0;
+	q->stats.dma_stall = 1;
+	upci_log(UPCI_LOG_ERR, "e1000e", "%s: rx queue %u stalled: the device moved RDH to %u (next %u) and counted %llu "
+		 "good frames (GPRC) but wrote no descriptor back (no DD) in %u s: " DMA_STALL_HINT, dev, q->index, rdh,
+		 q->next, (unsigned long long)(good_rx - q->watch.good_rx), E1000E_DMA_STALL_MS / 1000);
+	return 1;
 }

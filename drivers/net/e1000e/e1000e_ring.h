@@ -74,6 +74,7 @@ struct e1000e_rx_stats {
 	uint64_t bad_status;   /* frame errors, or a frame split across descriptors: dropped */
 	uint64_t no_buffer;    /* times the pool ran dry under a refill (the ring ran short until it had buffers
 				* again; nothing is dropped: the device counts what found no descriptor) */
+	uint64_t dma_stall;    /* 1 once the watchdog found the queue's write-backs missing (e1000e_rxq_watch()) */
 };
 
 struct e1000e_tx_stats {
@@ -81,6 +82,24 @@ struct e1000e_tx_stats {
 	uint64_t bad_length;   /* refused: length 0 or beyond the buffer */
 	uint64_t foreign_buffer; /* refused: not a buffer of the pool the packet names */
 	uint64_t ring_full;    /* not queued: the ring had no room (the caller keeps them) */
+	uint64_t dma_stall;    /* 1 once the watchdog found the queue's write-backs missing (e1000e_txq_watch()) */
+};
+
+/* How long a queue may show no write-back, with the device's head past it, before it is reported. */
+#define E1000E_DMA_STALL_MS 2000u
+
+/*
+ * struct e1000e_watch - a queue's dead-DMA watchdog state: the descriptor index the queue was last seen stuck
+ * at, since when, and (rx) the device's good-frame count at its last progress. Reset at start.
+ */
+struct e1000e_watch {
+	bool armed;              /* the queue looked stuck at @at at the last check */
+	bool reported;           /* said once: never again until the next start */
+	uint32_t at;
+	uint64_t since_ms;
+	uint64_t good_rx;        /* rx: GPRC (accumulated) when the queue last made progress */
+	bool looked;             /* rx: @seen is valid (e1000e_rxq_moved()) */
+	uint32_t seen;           /* rx: the queue's next descriptor at the last check */
 };
 
 /*
@@ -102,9 +121,11 @@ struct e1000e_rxq {
 	const struct upci_bar *regs;
 	uint32_t rdt_reg;        /* RDT offset of this queue */
 	volatile uint32_t *rdt;  /* RDT mapped (set by e1000e_rxq_fill()), NULL: through @regs */
+	uint32_t rdh_reg;        /* RDH offset (read by the watchdog only) */
 	uint32_t irq_cause;      /* its interrupt cause (ICR/IMS bit) */
 	uint16_t index;
 	struct e1000e_rx_stats stats;
+	struct e1000e_watch watch;
 };
 
 /* A burst in flight: its last descriptor (the RS one), and its pool when all its buffers share one. */
@@ -132,8 +153,10 @@ struct e1000e_txq {
 	uint32_t tdt_reg;
 	volatile uint32_t *tdt;  /* TDT mapped (resolved on the first burst), NULL: through @regs */
 	bool tdt_resolved;
+	uint32_t tdh_reg;        /* TDH offset (read by the watchdog only) */
 	uint16_t index;
 	struct e1000e_tx_stats stats;
+	struct e1000e_watch watch;
 };
 
 /* Fill every descriptor but one with a buffer and hand them to the device (RDT). Return: 0, -ENOMEM. */
@@ -154,5 +177,23 @@ uint32_t e1000e_txq_room(const struct e1000e_txq *q);
 /* Give every buffer the rings hold back to its pool, and empty them (after the device stopped). */
 void e1000e_rxq_release(struct e1000e_rxq *q);
 void e1000e_txq_release(struct e1000e_txq *q);
+
+/*
+ * Dead-DMA watchdog (as Linux e1000e's "Detected Hardware Unit Hang"), called from the port layer's periodic
+ * check, never per packet. A queue is stuck when the device went on without its write-backs reaching memory:
+ * tx: frames in flight, the oldest burst's RS descriptor not done (DD), TDH past it (within the frames in
+ * flight); rx: the next
+ * descriptor not done and either RDH past it, or (@frames_vanish) the device counted good frames (GPRC) since
+ * the last check while no rx queue showed a write-back. Stuck at the same descriptor for E1000E_DMA_STALL_MS,
+ * it is reported: one error line naming @dev, the queue and the likely cause, and stats.dma_stall set to 1;
+ * once until e1000e_watch_reset(). @now_ms: a monotonic clock; @good_rx: GPRC accumulated (for the line).
+ * Heads are device registers, untrusted: bounded before use. Return: 1 when this call reported, else 0.
+ */
+int e1000e_txq_watch(struct e1000e_txq *q, const char *dev, uint64_t now_ms);
+int e1000e_rxq_watch(struct e1000e_rxq *q, const char *dev, uint64_t now_ms, uint64_t good_rx, bool frames_vanish);
+/* Has rx queue @q shown a write-back since the last call (its next moved, or a done descriptor waits)? */
+bool e1000e_rxq_moved(struct e1000e_rxq *q);
+/* Forget what the watchdog saw (at start: the rings begin anew); @good_rx: GPRC accumulated now. */
+void e1000e_watch_reset(struct e1000e_watch *w, uint64_t good_rx);
 
 #endif

@@ -4,7 +4,8 @@
 # usage: port.sh VM_PORT_BINARY EXAMPLES_DIR FRAMES UPCI_BENCH
 #   l2fwd forwards FRAMES frames nic2 -> nic0 => nic1 -> nic3 zero-copy in each mode; then an administrator
 #   unbinds a NIC from vfio-pci while l2fwd, upci-bench (each mode), rx_hybrid and echo hold it: the unbind completes in < 2 s,
-#   the program reports the removal in one line and exits 0.
+#   the program reports the removal in one line and exits 0. First, the dead-DMA watchdog: $a's DMA taken out of the
+#   IOMMU while it runs (vm_port deaddma): its rx and tx queues are reported once each, dma_stalls counts them.
 bin=$1 examples=$2 frames=${3:-100000} bench=$4
 . "$(dirname "$0")/tap.sh"
 a=0000:00:02.0 b=0000:00:03.0 feed=0000:00:07.0 sink=0000:00:08.0
@@ -21,6 +22,8 @@ start_bg() {
 }
 # field TEXT WORD : the number right before WORD in TEXT's last "done:" line ("a->b N frames" -> N).
 done_line() { grep "done:" "$log" | tail -n 1; }
+
+tap_run "$bin" deaddma "$feed" "$a"
 
 for mode in poll interrupt hybrid; do
 	start_bg "$examples/l2fwd" --mode "$mode" --quiet "$a" "$b"
