@@ -63,9 +63,10 @@ run_recipe() {
 }
 
 run_recipe 8736 $c_frames
-i=0 # l2fwd's first line says both ports are up
-while [ ! -s "$c_log" ] && [ $i -lt 200 ] && kill -0 $c_pid 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
-if kill -0 $c_pid 2>/dev/null && [ -s "$c_log" ]; then
+i=0 # l2fwd's first line says both ports are up (seen to take more than 20 s late in a loaded 6.12 boot)
+while [ ! -s "$c_log" ] && [ $i -lt 600 ] && kill -0 $c_pid 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+echo "# l2fwd up after $((i / 10)) s"
+if [ -s "$c_log" ]; then
 	tap_run "$bin" feed 0000:00:07.0 0000:00:08.0 $c_frames
 else
 	tap_ok 1 "l2fwd in the container is up (its first line)"
