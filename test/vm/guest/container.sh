@@ -57,6 +57,7 @@ sed 's/^/#   /' "$recipe"
 # run_recipe MEMLOCK_KIB FRAMES : the recipe in the background, its output in $c_log
 run_recipe() {
 	c_log=$c_out/run-$1.out
+	: > "$c_log" # truncated here, not by the job: the wait below must not see the last run's output
 	(cd "$c_tree" && memlock_kib=$1 frames=$2 backend=$backend build=$build bdf_a=$bdf_a bdf_b=$bdf_b \
 		crun_opts=$crun_opts run_opts=$run_opts PATH=/tmp/crun-standin:$PATH sh -e "$recipe") > "$c_log" 2> "$c_log.err" &
 	c_pid=$!
