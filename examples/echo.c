@@ -3,10 +3,10 @@
  * echo — a responder: every frame received is sent back out of the same port with its MAC addresses
  * swapped, from the buffer it arrived in (no copy).
  *
- *   echo [--mode poll|interrupt|hybrid] [--seconds N] [PORT]
+ *   echo [--mode poll|interrupt|hybrid] [--seconds N] [--json] [PORT]
  *
  * With no port it takes the first PCIDEVICE_* address. A removed device ends the run with one line and
- * exit status 0.
+ * exit status 0. --json: the summary as one JSON object on stdout, nothing else. Bad usage: one line, exit 2.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -18,6 +18,9 @@
 #include <time.h>
 
 #include <upci/port.h>
+#include <upci/version.h>
+
+#define USAGE "usage: echo [--mode poll|interrupt|hybrid] [--seconds N] [--json] [PORT]"
 
 static atomic_bool stop;
 
@@ -44,20 +47,29 @@ int main(int argc, char **argv)
 	uint64_t echoed = 0, dropped = 0;
 	struct upci_port *port;
 	time_t t0;
+	bool json = false;
 	int rc = 0;
 
 	for (int i = 1; i < argc; i++) {
+		char *end = NULL;
+
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			printf("usage: echo [--mode poll|interrupt|hybrid] [--seconds N] [PORT]\n");
+			printf(USAGE "\n  PORT: 0000:00:02.0, 8086:10d3[#n], or #n (the n-th PCIDEVICE_* address); default: the first\n");
 			return 0;
+		} else if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V")) {
+			printf("echo (upci) %s\n", UPCI_VERSION_STRING);
+			return 0;
+		} else if (!strcmp(argv[i], "--json")) {
+			json = true;
 		} else if (!strcmp(argv[i], "--mode") && i + 1 < argc && !upci_port_mode_parse(argv[i + 1], &cfg.mode)) {
 			i++;
-		} else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
-			seconds = (unsigned)strtoul(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--seconds") && i + 1 < argc &&
+			   (seconds = (unsigned)strtoul(argv[i + 1], &end, 0), *argv[i + 1] && !*end)) {
+			i++;
 		} else if (argv[i][0] != '-' && !spec) {
 			spec = argv[i];
 		} else {
-			fprintf(stderr, "usage: echo [--mode poll|interrupt|hybrid] [--seconds N] [PORT]\n");
+			fprintf(stderr, "echo: bad argument '%s': " USAGE " (echo --help)\n", argv[i]);
 			return 2;
 		}
 	}
@@ -69,8 +81,10 @@ int main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	printf("echo: %s, %s mode\n", upci_port_name(port), upci_port_mode_name(cfg.mode));
-	fflush(stdout);
+	if (!json) {
+		printf("echo: %s, %s mode\n", upci_port_name(port), upci_port_mode_name(cfg.mode));
+		fflush(stdout);
+	}
 	t0 = time(NULL);
 	while (!atomic_load(&stop) && (!seconds || time(NULL) - t0 < (time_t)seconds)) {
 		struct upci_pkt pkts[32];
@@ -94,9 +108,14 @@ int main(int argc, char **argv)
 		echoed += (uint64_t)sent;
 		dropped += (uint64_t)(n - sent);
 	}
-	if (rc == -ENODEV)
+	if (json)
+		printf("{\"port\": \"%s\", \"mode\": \"%s\", \"echoed\": %" PRIu64 ", \"dropped\": %" PRIu64
+		       ", \"removed\": %s}\n", upci_port_name(port), upci_port_mode_name(cfg.mode), echoed, dropped,
+		       rc == -ENODEV ? "true" : "false");
+	else if (rc == -ENODEV)
 		printf("echo: %s was removed (unbound from vfio-pci); stopping\n", upci_port_name(port));
-	printf("echo: done: %" PRIu64 " frames sent back, %" PRIu64 " dropped\n", echoed, dropped);
+	if (!json)
+		printf("echo: done: %" PRIu64 " frames sent back, %" PRIu64 " dropped\n", echoed, dropped);
 	upci_port_close(port);
 	return rc < 0 && rc != -ENODEV ? 1 : 0;
 }

@@ -4,11 +4,13 @@
  * on the other from the very buffer it arrived in (both ports share the process's IOMMU context, so each
  * device can reach the other's pool), and the buffer goes back to its own pool once sent.
  *
- *   l2fwd [--mode poll|interrupt|hybrid] [--seconds N] [--frames N] [--quiet] [PORT_A PORT_B]
+ *   l2fwd [--mode poll|interrupt|hybrid] [--seconds N] [--frames N] [--quiet] [--json] [PORT_A PORT_B]
  *
  * With no ports it takes the first two addresses of the PCIDEVICE_* variables ("#0" and "#1"). One thread
- * per direction; a line per second; --frames N stops after N frames forwarded in total. A removed device
- * (unbind) ends the run with one line and exit status 0.
+ * per direction; a progress line per second when stdout is a terminal (not with --quiet or --json);
+ * --frames N stops after N frames forwarded in total. A removed device (unbind) ends the run with one line
+ * and exit status 0. --json: the summary as one JSON object on stdout, nothing else. Bad usage: one line,
+ * exit 2.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,6 +24,7 @@
 #include <unistd.h>
 
 #include <upci/port.h>
+#include <upci/version.h>
 
 enum { BURST = 32 };
 
@@ -76,10 +79,21 @@ static void *forward(void *arg)
 	return NULL;
 }
 
-static void usage(FILE *f)
+#define USAGE "usage: l2fwd [--mode poll|interrupt|hybrid] [--seconds N] [--frames N] [--quiet] [--json] [PORT_A PORT_B]"
+
+static int bad_usage(const char *arg)
 {
-	fprintf(f, "usage: l2fwd [--mode poll|interrupt|hybrid] [--seconds N] [--frames N] [--quiet] [PORT_A PORT_B]\n"
-		   "  PORT: 0000:00:02.0, 8086:10d3[#n], or #n (the n-th PCIDEVICE_* address); default #0 #1\n");
+	fprintf(stderr, "l2fwd: bad argument '%s': " USAGE " (l2fwd --help)\n", arg);
+	return 2;
+}
+
+/* A whole number in ARG, or -1. */
+static int number(const char *arg, uint64_t *v)
+{
+	char *end;
+
+	*v = strtoull(arg, &end, 0);
+	return *arg && !*end && *arg != '-' ? 0 : -1;
 }
 
 static int open_port(const char *spec, enum upci_port_mode mode, struct upci_port **p)
@@ -95,6 +109,28 @@ static uint64_t total(struct direction *d)
 	return atomic_load(&d[0].frames) + atomic_load(&d[1].frames);
 }
 
+static void print_json(struct upci_port *port[2], struct direction d[2])
+{
+	printf("{");
+	for (int i = 0; i < 2; i++)
+		printf("%s\"%s\": {\"from\": \"%s\", \"to\": \"%s\", \"frames\": %" PRIu64 ", \"bytes\": %" PRIu64
+		       ", \"from_rx_buffer\": %" PRIu64 ", \"dropped\": %" PRIu64 ", \"removed\": %s}", i ? ", " : "",
+		       i ? "b_to_a" : "a_to_b", upci_port_name(port[i]), upci_port_name(port[1 - i]), d[i].frames,
+		       d[i].bytes, d[i].same_buffer, d[i].dropped, d[i].rc == -ENODEV ? "true" : "false");
+	printf(", \"copies\": 0, \"stats\": [");
+	for (int i = 0; i < 2; i++) {
+		struct upci_port_stats st;
+
+		(void)upci_port_stats(port[i], &st);
+		printf("%s{\"port\": \"%s\", \"rx_packets\": %" PRIu64 ", \"tx_packets\": %" PRIu64 ", \"rx_missed\": %"
+		       PRIu64 ", \"rx_no_descriptor\": %" PRIu64 ", \"rx_errors\": %" PRIu64 ", \"drv_rx_dropped\": %" PRIu64
+		       ", \"drv_tx_refused\": %" PRIu64 ", \"dma_stalls\": %" PRIu64 "}", i ? ", " : "",
+		       upci_port_name(port[i]), st.rx_packets, st.tx_packets, st.rx_missed, st.rx_no_descriptor,
+		       st.rx_errors, st.drv_rx_dropped, st.drv_tx_refused, st.dma_stalls);
+	}
+	printf("]}\n");
+}
+
 int main(int argc, char **argv)
 {
 	enum upci_port_mode mode = UPCI_PORT_HYBRID;
@@ -104,33 +140,38 @@ int main(int argc, char **argv)
 	struct direction d[2] = { 0 };
 	struct upci_port *port[2] = { NULL, NULL };
 	pthread_t th[2];
-	bool quiet = false;
+	bool quiet = false, json = false;
 	time_t t0;
 	int rc = 0;
 
 	for (int i = 1; i < argc; i++) {
+		uint64_t v;
+
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
+			printf(USAGE "\n  PORT: 0000:00:02.0, 8086:10d3[#n], or #n (the n-th PCIDEVICE_* address); default #0 #1\n");
+			return 0;
+		} else if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V")) {
+			printf("l2fwd (upci) %s\n", UPCI_VERSION_STRING);
 			return 0;
 		} else if (!strcmp(argv[i], "--mode") && i + 1 < argc && !upci_port_mode_parse(argv[i + 1], &mode)) {
 			i++;
-		} else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
-			seconds = (unsigned)strtoul(argv[++i], NULL, 0);
-		} else if (!strcmp(argv[i], "--frames") && i + 1 < argc) {
-			max_frames = strtoull(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--seconds") && i + 1 < argc && !number(argv[i + 1], &v)) {
+			seconds = (unsigned)v, i++;
+		} else if (!strcmp(argv[i], "--frames") && i + 1 < argc && !number(argv[i + 1], &v)) {
+			max_frames = v, i++;
 		} else if (!strcmp(argv[i], "--quiet")) {
 			quiet = true;
+		} else if (!strcmp(argv[i], "--json")) {
+			json = quiet = true;
 		} else if (argv[i][0] != '-' && n_spec < 2) {
 			spec[n_spec++] = argv[i];
 		} else {
-			usage(stderr);
-			return 2;
+			return bad_usage(argv[i]);
 		}
 	}
-	if (n_spec == 1) {
-		usage(stderr);
-		return 2;
-	}
+	if (n_spec == 1)
+		return bad_usage(spec[0]);
+	quiet = quiet || !isatty(STDOUT_FILENO); /* progress is for a person watching */
 	if (open_port(spec[0], mode, &port[0]) || open_port(spec[1], mode, &port[1])) {
 		upci_port_close(port[0]);
 		upci_port_close(port[1]);
@@ -138,9 +179,11 @@ int main(int argc, char **argv)
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	printf("l2fwd: %s <-> %s, %s mode, zero-copy\n", upci_port_name(port[0]), upci_port_name(port[1]),
-	       upci_port_mode_name(mode));
-	fflush(stdout);
+	if (!json) {
+		printf("l2fwd: %s <-> %s, %s mode, zero-copy\n", upci_port_name(port[0]), upci_port_name(port[1]),
+		       upci_port_mode_name(mode));
+		fflush(stdout);
+	}
 	for (int i = 0; i < 2; i++) {
 		d[i].rx = port[i];
 		d[i].tx = port[1 - i];
@@ -162,24 +205,29 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 2; i++)
 		pthread_join(th[i], NULL);
 	for (int i = 0; i < 2; i++) {
-		if (d[i].rc == -ENODEV) {
+		if (d[i].rc == -ENODEV && !json) {
 			printf("l2fwd: %s was removed (unbound from vfio-pci); stopping\n", upci_port_name(d[i].rx));
-		} else if (d[i].rc < 0) {
-			printf("l2fwd: %s: %s\n", upci_port_name(d[i].rx), strerror(-d[i].rc));
+		} else if (d[i].rc < 0 && d[i].rc != -ENODEV) {
+			fprintf(stderr, "l2fwd: %s: %s\n", upci_port_name(d[i].rx), strerror(-d[i].rc));
 			rc = 1;
 		}
 	}
-	printf("l2fwd: done: a->b %" PRIu64 " frames (%" PRIu64 " bytes, %" PRIu64 " from the rx buffer, %" PRIu64
-	       " dropped), b->a %" PRIu64 " frames (%" PRIu64 " from the rx buffer, %" PRIu64 " dropped); copies 0\n",
-	       d[0].frames, d[0].bytes, d[0].same_buffer, d[0].dropped, d[1].frames, d[1].same_buffer, d[1].dropped);
-	for (int i = 0; i < 2; i++) {
-		struct upci_port_stats st;
+	if (json) {
+		print_json(port, d);
+	} else {
+		printf("l2fwd: done: a->b %" PRIu64 " frames (%" PRIu64 " bytes, %" PRIu64 " from the rx buffer, %" PRIu64
+		       " dropped), b->a %" PRIu64 " frames (%" PRIu64 " from the rx buffer, %" PRIu64 " dropped); copies 0\n",
+		       d[0].frames, d[0].bytes, d[0].same_buffer, d[0].dropped, d[1].frames, d[1].same_buffer,
+		       d[1].dropped);
+		for (int i = 0; i < 2; i++) {
+			struct upci_port_stats st;
 
-		(void)upci_port_stats(port[i], &st); /* after a removal: what was counted before it */
-		printf("l2fwd: stats %s: rx %" PRIu64 " tx %" PRIu64 " frames, rx missed %" PRIu64 " no-descriptor %" PRIu64
-		       " errors %" PRIu64 ", driver dropped %" PRIu64 " refused %" PRIu64 ", dma stalls %" PRIu64 "\n",
-		       upci_port_name(port[i]), st.rx_packets, st.tx_packets, st.rx_missed, st.rx_no_descriptor,
-		       st.rx_errors, st.drv_rx_dropped, st.drv_tx_refused, st.dma_stalls);
+			(void)upci_port_stats(port[i], &st); /* after a removal: what was counted before it */
+			printf("l2fwd: stats %s: rx %" PRIu64 " tx %" PRIu64 " frames, rx missed %" PRIu64 " no-descriptor %" PRIu64
+			       " errors %" PRIu64 ", driver dropped %" PRIu64 " refused %" PRIu64 ", dma stalls %" PRIu64 "\n",
+			       upci_port_name(port[i]), st.rx_packets, st.tx_packets, st.rx_missed, st.rx_no_descriptor,
+			       st.rx_errors, st.drv_rx_dropped, st.drv_tx_refused, st.dma_stalls);
+		}
 	}
 	upci_port_close(port[0]);
 	upci_port_close(port[1]);

@@ -36,6 +36,7 @@
 #include "upci/pci.h"
 #include "upci/pktpool.h"
 #include "upci/port.h"
+#include "upci/version.h"
 #include "upci/vfio.h"
 
 struct opts {
@@ -74,11 +75,18 @@ static void pin_to_cpu(int cpu)
 	(void)sched_setaffinity(0, sizeof(set), &set); /* best effort: one vCPU guests run everything on 0 */
 }
 
+/* Phase progress on stderr, for a person watching: when stderr is a terminal, or with --progress. */
+static int show_progress = -1;
+
 static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void progress(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (show_progress < 0)
+		show_progress = isatty(STDERR_FILENO);
+	if (!show_progress)
+		return;
 	va_start(ap, fmt);
 	fprintf(stderr, "upci-bench: ");
 	vfprintf(stderr, fmt, ap);
@@ -105,7 +113,7 @@ static void note_removal(const char *device)
 	if (atomic_exchange(&run.removed, true))
 		return;
 	snprintf(run.device, sizeof(run.device), "%s", device);
-	progress("%s was removed (the kernel took the device back): stopping the run", device);
+	fprintf(stderr, "upci-bench: %s was removed (the kernel took the device back): stopping the run\n", device);
 }
 
 /* @rc from a call on @port: a -ENODEV that means the device is gone is noted. Return: @rc. */
@@ -1351,6 +1359,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--quick")) {
 			o->quick = true;
+		} else if (!strcmp(argv[i], "--progress")) {
+			show_progress = 1;
 		} else if (!strcmp(argv[i], "--json") && i + 1 < argc) {
 			o->json_path = argv[++i];
 		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
@@ -1396,26 +1406,50 @@ static int run_benches(const struct opts *o, json_object *root)
 	return rc;
 }
 
-static void usage(FILE *f)
+#define USAGE "usage: upci-bench [--device A,B] [--quick] [--json FILE] [--only irq,rtt,pps,idle,mmio] " \
+	"[--modes poll,interrupt,hybrid] [--progress]"
+
+static void usage(void)
 {
-	fprintf(f, "usage: upci-bench [--device A,B] [--quick] [--json FILE] [--only irq,rtt,pps,idle,mmio] "
-		"[--modes poll,interrupt,hybrid]\n");
+	printf("Usage: %s\n"
+	       "Measure upci on two 82574L ports wired together: interrupt latency, round trips, throughput, idle CPU\n"
+	       "and MMIO cost, against the kernel's own paths (doc/bench.md).\n"
+	       "\n"
+	       "  --device A,B   the two ports (default 0000:00:02.0,0000:00:03.0)\n"
+	       "  --quick        fewer trials and frames (the test suite's run)\n"
+	       "  --json FILE    write every figure to FILE (JSON)\n"
+	       "  --only LIST    run only these measurements (default all)\n"
+	       "  --modes LIST   port modes for rtt and idle (default poll,interrupt,hybrid)\n"
+	       "  --progress     the phase lines on stderr even when it is not a terminal\n"
+	       "  -h, --help     this text\n"
+	       "  -V, --version  the version\n"
+	       "\n"
+	       "Each phase shows a progress line on stderr when it is a terminal (or with --progress). Exit status: 0 done (also when a\n"
+	       "device was removed: the JSON says so); 1 a measurement failed; 2 bad usage.\n",
+	       USAGE + strlen("usage: "));
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o;
-	json_object *root = json_object_new_object();
+	json_object *root;
 	int rc;
 
-	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		usage(stdout);
-		return 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage();
+			return 0;
+		}
+		if (!strcmp(argv[i], "--version") || !strcmp(argv[i], "-V")) {
+			printf("upci-bench (upci) %s\n", UPCI_VERSION_STRING);
+			return 0;
+		}
 	}
 	if (parse_args(argc, argv, &o)) {
-		usage(stderr);
+		fprintf(stderr, "upci-bench: bad arguments: " USAGE " (upci-bench --help)\n");
 		return 2;
 	}
+	root = json_object_new_object();
 	rc = run_benches(&o, root);
 	if (run_removed()) /* the run stopped cleanly: what was measured until then is reported */
 		rc = 0;

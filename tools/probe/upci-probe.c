@@ -23,6 +23,7 @@
 #include "upci/log.h"
 #include "upci/msix.h"
 #include "upci/pci.h"
+#include "upci/version.h"
 #include "upci/vfio.h"
 
 #define MAX_RESV 32
@@ -64,14 +65,22 @@ static int no_msix_program;
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: upci-probe [--json] [--backend auto|type1|iommufd] [--no-vfio] [--root DIR] [BDF...]\n"
+	fprintf(f, "Usage: upci-probe [--json] [--backend auto|type1|iommufd] [--no-vfio] [--no-msix-program] [--root DIR] [BDF...]\n"
+		   "What the kernel says about PCI devices: sysfs (identity, driver, IOMMU group, reserved regions) and,\n"
+		   "for devices on vfio-pci, the VFIO view (backend, MSI isolation, regions, MSI-X, IRQs, IOVA ranges).\n"
+		   "\n"
 		   "  BDF          a PCI address, 0000:00:02.0 or 00:02.0; none: every PCI device\n"
 		   "  --json       machine-readable output\n"
 		   "  --backend B  how to open vfio-pci devices (default: auto, or $UPCI_BACKEND)\n"
 		   "  --no-vfio    sysfs only: do not open vfio-pci devices (opening resets them)\n"
 		   "  --no-msix-program  read the MSI-X table as it is; by default every vector is enabled for the\n"
 		   "               reading (so the kernel programs its doorbell address) and disabled again\n"
-		   "  --root DIR   read sysfs below DIR (a saved copy of another machine's /sys tree; implies --no-vfio)\n");
+		   "  --root DIR   read sysfs below DIR (a saved copy of another machine's /sys tree; implies --no-vfio)\n"
+		   "  -h, --help   this text\n"
+		   "  -V, --version  the version\n"
+		   "\n"
+		   "Exit status: 0 done; 1 the system cannot be read or a vfio-pci device cannot be opened; 2 bad input\n"
+		   "(malformed BDF, absent device, a kernel with no IOMMU groups).\n");
 }
 
 /* The MSI-X table entries (with the vectors enabled, unless --no-msix-program) and their doorbell windows. */
@@ -490,6 +499,7 @@ int main(int argc, char **argv)
 		{ "no-vfio", no_argument, NULL, 'n' },
 		{ "no-msix-program", no_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct upci_pci_addr *addrs = NULL;
@@ -497,7 +507,8 @@ int main(int argc, char **argv)
 	json_object *jdevs = NULL;
 	int json = 0, n, c, status = 0;
 
-	while ((c = getopt_long(argc, argv, "jr:b:nmh", opts, NULL)) != -1) {
+	opterr = 0; /* one line of our own instead of getopt's */
+	while ((c = getopt_long(argc, argv, "jr:b:nmhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
 			if (upci_backend_parse(optarg, &backend)) {
@@ -522,8 +533,12 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'V':
+			printf("upci-probe (upci) %s\n", UPCI_VERSION_STRING);
+			return 0;
 		default:
-			usage(stderr);
+			fprintf(stderr, "upci-probe: unknown option or missing argument: '%s' (upci-probe --help)\n",
+				argv[optind - 1]);
 			return EXIT_BAD_INPUT;
 		}
 	}

@@ -63,9 +63,11 @@ done
 unbind_while "rx_hybrid" "$examples/rx_hybrid" "$a" 30
 for mode in poll interrupt hybrid; do
 	[ -n "$bench" ] || break # built without json-c: no upci-bench
-	unbind_while "upci-bench idle $mode" "$bench" --device "$a,$b" --only idle --modes "$mode" --json /tmp/bench-unbind.json
+	unbind_while "upci-bench idle $mode" "$bench" --progress --device "$a,$b" --only idle --modes "$mode" --json /tmp/bench-unbind.json
 	grep -q '"removed": *true' /tmp/bench-unbind.json
 	tap_ok $? "upci-bench $mode: its JSON records the removal"
 done
 unbind_while "echo interrupt" "$examples/echo" --mode interrupt "$a"
+# x86_64 (the guest has the host's /usr, and crun): doc/container.md's recipe, in this boot.
+[ "$UPCI_VM_ARCH" = x86_64 ] && . "$(dirname "$0")/container.sh"
 tap_end
