@@ -27,8 +27,11 @@ libdir=$(pkg-config --variable=libdir upci) # pkgconf puts the sysroot in front
 incdir=$(pkg-config --variable=includedir upci)
 out=""
 for h in "$incdir"/upci/*.h; do
+	hflags=$cflags
+	# upci/dpdk.h belongs to libupci_dpdk, whose .pc requires libdpdk: DPDK's own flags, outside the destdir
+	[ "${h##*/}" = dpdk.h ] && hflags="$(pkg-config --cflags upci_dpdk 2>&1) $(PKG_CONFIG_SYSROOT_DIR= pkg-config --cflags libdpdk 2>&1)"
 	o=$(printf '#include <upci/%s>\nint upci_header_test;\n' "${h##*/}" |
-		"$cc" -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $cflags -x c -c -o /dev/null - 2>&1) || out+="${h##*/}: $o"$'\n'
+		"$cc" -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE $hflags -x c -c -o /dev/null - 2>&1) || out+="${h##*/}: $o"$'\n'
 done
 [ -z "$out" ] && [ -f "$incdir/upci/port.h" ] && [ -f "$incdir/upci/version.h" ]
 tap $? "every installed header compiles on its own ($(ls "$incdir/upci" | wc -l) headers, version.h among them)" "$out"
