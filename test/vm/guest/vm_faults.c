@@ -226,6 +226,7 @@ static unsigned vectors_reaching(struct upci_port *p)
 	for (unsigned v = 0; irqs && v < upci_port_info(p)->vectors; v++) {
 		int fd = upci_irqs_fd(irqs, v);
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
 		if (fd < 0)
 			continue;
 		(void)upci_irqs_wait(irqs, v, 0); /* what was pending before (a read(2) of the eventfd would block) */
