@@ -4,10 +4,11 @@
  * on the other from the very buffer it arrived in (both ports share the process's IOMMU context, so each
  * device can reach the other's pool), and the buffer goes back to its own pool once sent.
  *
- *   l2fwd [--mode poll|interrupt|hybrid] [--seconds N] [--frames N] [--quiet] [--json] [PORT_A PORT_B]
+ *   l2fwd [--mode poll|interrupt|hybrid] [--seconds N] [--frames N] [--quiet] [--progress] [--json] [PORT_A PORT_B]
  *
  * With no ports it takes the first two addresses of the PCIDEVICE_* variables ("#0" and "#1"). One thread
- * per direction; a progress line per second when stdout is a terminal (not with --quiet or --json);
+ * per direction; a progress line per second when stdout is a terminal or with --progress (not with --quiet
+ * or --json);
  * --frames N stops after N frames forwarded in total. A removed device (unbind) ends the run with one line
  * and exit status 0. --json: the summary as one JSON object on stdout, nothing else. Bad usage: one line,
  * exit 2.
@@ -79,7 +80,8 @@ static void *forward(void *arg)
 	return NULL;
 }
 
-#define USAGE "usage: l2fwd [--mode poll|interrupt|hybrid] [--seconds N] [--frames N] [--quiet] [--json] [PORT_A PORT_B]"
+#define USAGE "usage: l2fwd [--mode poll|interrupt|hybrid] [--seconds N] [--frames N] [--quiet] [--progress] [--json] " \
+		"[PORT_A PORT_B]"
 
 static int bad_usage(const char *arg)
 {
@@ -140,7 +142,7 @@ int main(int argc, char **argv)
 	struct direction d[2] = { 0 };
 	struct upci_port *port[2] = { NULL, NULL };
 	pthread_t th[2];
-	bool quiet = false, json = false;
+	bool quiet = false, json = false, progress = false;
 	time_t t0;
 	int rc = 0;
 
@@ -161,6 +163,8 @@ int main(int argc, char **argv)
 			max_frames = v, i++;
 		} else if (!strcmp(argv[i], "--quiet")) {
 			quiet = true;
+		} else if (!strcmp(argv[i], "--progress")) {
+			progress = true; /* the per-second line even when stdout is not a terminal (a script watching) */
 		} else if (!strcmp(argv[i], "--json")) {
 			json = quiet = true;
 		} else if (argv[i][0] != '-' && n_spec < 2) {
@@ -171,7 +175,7 @@ int main(int argc, char **argv)
 	}
 	if (n_spec == 1)
 		return bad_usage(spec[0]);
-	quiet = quiet || !isatty(STDOUT_FILENO); /* progress is for a person watching */
+	quiet = quiet || (!progress && !isatty(STDOUT_FILENO)); /* progress is for whoever watches */
 	if (open_port(spec[0], mode, &port[0]) || open_port(spec[1], mode, &port[1])) {
 		upci_port_close(port[0]);
 		upci_port_close(port[1]);

@@ -19,7 +19,7 @@ tap_run "$bin" flap "$feed" "$a" nic0 50 interrupt
 # b. kill -9 of l2fwd mid-traffic (and of the feeder), an immediate restart, then 100 000 frames, zero loss.
 log=/tmp/l2fwd.out
 : > "$log"
-"$examples/l2fwd" --mode poll "$a" "$b" >> "$log" 2>&1 &
+"$examples/l2fwd" --mode poll --progress "$a" "$b" >> "$log" 2>&1 &
 fwd=$!
 i=0
 while [ ! -s "$log" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
