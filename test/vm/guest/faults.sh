@@ -7,6 +7,7 @@ bin=$1 port=$2 examples=$3
 . "$(dirname "$0")/tap.sh"
 a=0000:00:02.0 b=0000:00:03.0 feed=0000:00:07.0 sink=0000:00:08.0
 echo "# kernel $UPCI_VM_KERNEL ($(uname -r)), $UPCI_VM_ARCH"
+tap_limit=240 # per step (the longest, 1000 open/close cycles, takes ~95 s on x86_64): a hang fails that step
 ms_since() { echo $((($("$bin" now) - $1) / 1000000)); }
 
 # a. upci_port_reset() mid-traffic: nic2 streams to nic0, nic0 (and every other round nic2 too) is reset.
@@ -47,7 +48,7 @@ up_ms=$(ms_since "$t0")
 grep -q "zero-copy" "$log"
 tap_ok $? "l2fwd restarted at once: both ports open ${up_ms} ms after the kill"
 tap_run "$port" feed "$feed" "$sink" 100000
-kill -TERM "$fwd"; wait "$fwd"; rc=$?
+kill -TERM "$fwd"; wait_bounded "$fwd" 20; rc=$?
 sed 's/^/# restarted: /' "$log"
 fwdn=$(grep "done:" "$log" | tail -n 1 | sed -n 's/.*a->b \([0-9]*\) frames.*/\1/p')
 [ "$rc" = 0 ] && [ "$fwdn" = 100000 ]
