@@ -3,6 +3,8 @@
 """What must hold in any benchmark run (the figures themselves are reported, never asserted). TAP.
 
 usage: check_bench.py RESULTS_DIR [--dpdk] [--verbs] [--no-callgrind]
+--dpdk: dpdk_baseline was built (meson found libdpdk), and with it libupci_dpdk: the em PMD's figures and the
+interop path's (the same methods over upci ports through libupci_dpdk) must be there.
 """
 import json
 import os
@@ -33,7 +35,8 @@ irq = b.get("irq", {})
 for m in ("ics", "ics_raw", "ics_epoll", "ics_busy", "ics_paired_upci", "ics_paired_read", "loopback", "eventfd"):
     check("p50_us" in irq.get(m, {}) and "p99_us" in irq[m], f"irq.{m} has p50/p99")
 rtt = b.get("rtt", {})
-methods = (["upci_poll", "upci_interrupt", "upci_hybrid", "kernel"] + (["dpdk_poll"] if want_dpdk else []) +
+methods = (["upci_poll", "upci_interrupt", "upci_hybrid", "kernel"] +
+           (["dpdk_poll", "upci_dpdk_poll"] if want_dpdk else []) +
            (["verbs_rc_event"] if want_verbs else []))
 for m in methods:
     check("p50_us" in rtt.get(m, {}), f"rtt.{m} has figures")
@@ -47,6 +50,8 @@ for m in ("q1", "q2", "both"):
     check(sc.get("lost", 1) == 0, f"pps.scale.{m}: no frame lost ({sc.get('lost')})")
 if want_dpdk:
     check(pps.get("dpdk", {}).get("tx_rx", 0) > 0 and pps.get("dpdk", {}).get("fwd", 0) > 0, "pps.dpdk tx_rx and fwd")
+    ud = pps.get("upci_dpdk", {})
+    check(ud.get("tx_rx", 0) > 0 and ud.get("fwd", 0) > 0, "pps.upci_dpdk tx_rx and fwd (the interop path)")
 if want_verbs:
     pk = rtt.get("verbs_rc_event", {}).get("nic_packets", {})
     check(pk.get("crossed_nics") is True, f"rtt.verbs_rc_event: the messages crossed the e1000e NICs, not lo ({pk})")
