@@ -159,6 +159,10 @@ def table(b):
         out.append(f"driver cost                       {drv['instructions_per_packet']:.1f} instructions per packet "
                    f"(rx {drv.get('rx_instructions_per_packet', 0):.1f} + tx {drv.get('tx_instructions_per_packet', 0):.1f}, "
                    f"batch {drv.get('batch', 32)}, callgrind; goal <= 94)")
+        if "interop_instructions_per_packet" in drv:
+            ii, di = drv["interop_instructions_per_packet"], drv["instructions_per_packet"]
+            out.append(f"  interop (libupci_dpdk) adds     {ii:.1f} instructions per packet (packet <-> mbuf, "
+                       f"callgrind), {ratio(ii, di).strip()} the driver's: {di + ii:.1f} per frame through mbufs")
         if "reference_instructions_per_packet" in drv:
             out.append(f"  ixy-style reference loop        {drv['reference_instructions_per_packet']:.1f} instructions per packet "
                        f"(no checks, no counters), upci {ratio(drv['instructions_per_packet'], drv['reference_instructions_per_packet']).strip()}")
