@@ -48,9 +48,13 @@ if ! valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$tmp/cg.
 fi
 packets=$(sed -n 's/^dpdk_cost: \([0-9]*\) packets converted.*/\1/p' "$tmp/stdout")
 ir=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$tmp/cg.out")
-[ -n "$packets" ] && [ "$packets" -eq $((rounds * 32)) ] ||
-	{ cat "$tmp/stdout" >&2; die "expected $((rounds * 32)) packets, the program says '${packets}'"; }
-[ -n "$ir" ] && [ "$ir" -gt 0 ] || die "no instruction total in the callgrind output"
+if [ -z "$packets" ] || [ "$packets" -ne $((rounds * 32)) ]; then
+	cat "$tmp/stdout" >&2
+	die "expected $((rounds * 32)) packets, the program says '${packets}'"
+fi
+if [ -z "$ir" ] || [ "$ir" -eq 0 ]; then
+	die "no instruction total in the callgrind output"
+fi
 per=$(awk -v ir="$ir" -v n="$packets" 'BEGIN { printf "%.2f", ir / n }')
 echo "driver.interop_instructions_per_packet $per ($ir instructions, $packets packets)"
 if [ -n "$json" ]; then
