@@ -2,7 +2,11 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """What must hold in any benchmark run (the figures themselves are reported, never asserted). TAP.
 
-usage: check_bench.py RESULTS_DIR [--dpdk] [--verbs] [--no-callgrind]
+usage: check_bench.py RESULTS_DIR [--dpdk] [--verbs] [--dpdk-cost] [--no-callgrind]
+--dpdk: dpdk_baseline was built (meson found libdpdk), and with it libupci_dpdk: the em PMD's figures and the
+interop path's (the same methods over upci ports through libupci_dpdk) must be there.
+--dpdk-cost: app/bench/dpdk_cost was built (libupci_dpdk and valgrind/callgrind.h): the interop's instructions
+per packet must have been counted.
 """
 import json
 import os
@@ -11,6 +15,7 @@ import sys
 results = sys.argv[1]
 want_dpdk = "--dpdk" in sys.argv[2:]
 want_verbs = "--verbs" in sys.argv[2:]  # verbs_rtt was built (meson found libibverbs)
+want_dpdk_cost = "--dpdk-cost" in sys.argv[2:]
 want_callgrind = "--no-callgrind" not in sys.argv[2:]  # a cross-built guest: the host cannot count its code
 n = failed = 0
 
@@ -33,7 +38,8 @@ irq = b.get("irq", {})
 for m in ("ics", "ics_raw", "ics_epoll", "ics_busy", "ics_paired_upci", "ics_paired_read", "loopback", "eventfd"):
     check("p50_us" in irq.get(m, {}) and "p99_us" in irq[m], f"irq.{m} has p50/p99")
 rtt = b.get("rtt", {})
-methods = (["upci_poll", "upci_interrupt", "upci_hybrid", "kernel"] + (["dpdk_poll"] if want_dpdk else []) +
+methods = (["upci_poll", "upci_interrupt", "upci_hybrid", "kernel"] +
+           (["dpdk_poll", "upci_dpdk_poll"] if want_dpdk else []) +
            (["verbs_rc_event"] if want_verbs else []))
 for m in methods:
     check("p50_us" in rtt.get(m, {}), f"rtt.{m} has figures")
@@ -47,6 +53,8 @@ for m in ("q1", "q2", "both"):
     check(sc.get("lost", 1) == 0, f"pps.scale.{m}: no frame lost ({sc.get('lost')})")
 if want_dpdk:
     check(pps.get("dpdk", {}).get("tx_rx", 0) > 0 and pps.get("dpdk", {}).get("fwd", 0) > 0, "pps.dpdk tx_rx and fwd")
+    ud = pps.get("upci_dpdk", {})
+    check(ud.get("tx_rx", 0) > 0 and ud.get("fwd", 0) > 0, "pps.upci_dpdk tx_rx and fwd (the interop path)")
 if want_verbs:
     pk = rtt.get("verbs_rc_event", {}).get("nic_packets", {})
     check(pk.get("crossed_nics") is True, f"rtt.verbs_rc_event: the messages crossed the e1000e NICs, not lo ({pk})")
@@ -60,6 +68,9 @@ if want_callgrind:
     check(b.get("driver", {}).get("instructions_per_packet", 0) > 0, "driver.instructions_per_packet counted")
     check(b.get("driver", {}).get("reference_instructions_per_packet", 0) > 0,
           "driver.reference_instructions_per_packet counted (the ixy-style loop)")
+    if want_dpdk_cost:
+        check(b.get("driver", {}).get("interop_instructions_per_packet", 0) > 0,
+              "driver.interop_instructions_per_packet counted (what libupci_dpdk adds)")
 check(all(k in b.get("env", {}) for k in ("kernel", "qemu", "cpu", "date")), "env: kernel, qemu, cpu, date")
 for png in ("irq_cdf.png", "rtt_cdf.png"):
     check(os.path.getsize(os.path.join(results, png)) > 0 if os.path.exists(os.path.join(results, png)) else False,

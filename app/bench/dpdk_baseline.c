@@ -3,13 +3,25 @@
  * dpdk_baseline — the DPDK 22.11 baseline of the upci benchmark.
  *
  *   dpdk_baseline [EAL args] -- rtt|pps|fwd|intr [--frames N] [--trials N] [--spacing-us U]
- *                                                [--size BYTES] [--json FILE]
+ *                                                [--size BYTES] [--upci A,B] [--json FILE]
  *
  * It drives the same two 82574L NICs the upci benchmark drives (port 0 = A = 0000:00:02.0, port 1 = B =
  * 0000:00:03.0, both on vfio-pci), with the same frames and the same clock, but through DPDK's em PMD and
  * DPDK's public API only (EAL, ethdev, mbuf/mempool): what upci measures for its own 82574L driver, this
  * measures for DPDK on the same emulated hardware in the same kind of guest. One rx and one tx queue per
  * port, 512 descriptors, bursts of 32. The main lcore drives A, the first worker lcore drives B.
+ *
+ * Two backends run the very same methods (the code below only ever calls struct backend's rx/tx/alloc):
+ *   em PMD     (default) the EAL probes both NICs (-a A -a B); rte_eth_rx_burst/rte_eth_tx_burst, mbufs
+ *              from an rte_pktmbuf_pool_create() pool. JSON keys rtt.dpdk_poll, pps.dpdk.*.
+ *   upci_dpdk  (--upci A,B) the EAL runs without the devices (--no-pci); upci opens both through VFIO
+ *              (poll mode, 1 rx + 1 tx queue, 512 descriptors) and libupci_dpdk gives them mbufs:
+ *              upci_dpdk_rx_burst/upci_dpdk_tx_burst, frames allocated from the port's rx queue 0 mempool
+ *              (upci_dpdk_mempool()) on the lcore that drives that port, which is also the one that frees
+ *              its mbufs and completes its tx queue (the single-producer/consumer rule of upci/dpdk.h).
+ *              Frames are built at their buffer's start (data_off 0), so upci's tx moves none.
+ *              JSON keys rtt.upci_dpdk_poll, pps.upci_dpdk.*. Not for intr (upci-bench measures upci's rx
+ *              interrupts).
  *
  * Frames: --size bytes handed to the NIC (default 60; 64 on the wire with the FCS the NIC appends),
  * EtherType 0x88B5, a magic word and a 32-bit sequence number. Times: CLOCK_MONOTONIC.
@@ -66,6 +78,11 @@
 #include <rte_mempool.h>
 #include <rte_pause.h>
 
+#ifdef BENCH_UPCI_DPDK
+#include <upci/dpdk.h>
+#include <upci/port.h>
+#endif
+
 #define PROG "dpdk_baseline"
 #define PORT_A 0
 #define PORT_B 1
@@ -105,6 +122,7 @@ struct opts {
 	uint64_t spacing_us; /* rtt, intr */
 	uint64_t size;       /* bytes handed to the NIC, FCS excluded */
 	const char *json;
+	char *upci[2];       /* --upci A,B: the upci_dpdk backend on these devices (NULL: the em PMD) */
 };
 
 struct bench_hdr {
@@ -121,6 +139,32 @@ struct port_counters {
 	atomic_uint_fast64_t txdrop;   /* frames a full tx ring refused */
 } __rte_cache_aligned;
 
+/* The NICs' own counters that the pps line shows (where the frames went). */
+struct nic_counters {
+	uint64_t a_opackets, b_ipackets, b_imissed, b_ierrors;
+};
+
+struct bench;
+
+/*
+ * struct backend - how the methods reach the NICs, chosen once at start. rx/tx behave as
+ * rte_eth_rx_burst()/rte_eth_tx_burst() on queue 0 of port 0 (A) or 1 (B): never block, tx takes the first
+ * R mbufs; alloc fills pkts with n empty mbufs or returns false. setup runs after rte_eal_init() and may
+ * fail; teardown releases whatever setup got, even after a failure.
+ */
+struct backend {
+	const char *label;    /* the human-readable lines: "dpdk" or "upci_dpdk" */
+	const char *rtt_key;  /* rtt.<rtt_key> */
+	const char *pps_key;  /* pps.<pps_key>.{tx_rx,fwd,...} */
+	int (*setup)(struct bench *b);
+	void (*teardown)(struct bench *b);
+	uint16_t (*rx)(struct bench *b, uint16_t port, struct rte_mbuf **pkts, uint16_t n);
+	uint16_t (*tx)(struct bench *b, uint16_t port, struct rte_mbuf **pkts, uint16_t n);
+	bool (*alloc)(struct bench *b, uint16_t port, struct rte_mbuf **pkts, unsigned n);
+	void (*counters)(struct bench *b, struct nic_counters *c);
+	void (*note)(struct bench *b, char *buf, size_t len); /* what the backend itself counted, or "" */
+};
+
 /* What the main lcore (port A) and the worker lcore (port B) share. */
 struct shared {
 	struct port_counters port[2];
@@ -130,7 +174,13 @@ struct shared {
 
 struct bench {
 	struct opts o;
-	struct rte_mempool *pool;
+	const struct backend *be;
+	struct rte_mempool *pool; /* em PMD */
+#ifdef BENCH_UPCI_DPDK
+	struct upci_port *up[2];         /* upci_dpdk */
+	struct upci_dpdk_port *dp[2];
+	struct rte_mempool *mp[2];       /* rx queue 0's mempool of each port */
+#endif
 	struct rte_ether_addr mac[2];
 	char name[2][RTE_ETH_NAME_MAX_LEN];
 	char driver[32];
@@ -204,7 +254,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: " PROG " [EAL args] -- rtt|pps|fwd|intr [--frames N] [--trials N] [--spacing-us U]\n"
-		   "                     [--size BYTES] [--json FILE]\n"
+		   "                     [--size BYTES] [--upci A,B] [--json FILE]\n"
 		   "  port 0 (A) = 0000:00:02.0, port 1 (B) = 0000:00:03.0, on vfio-pci; needs 2 lcores, e.g.\n"
 		   "  " PROG " -l 0-1 -n 1 --iova-mode=va -m 64 -a 0000:00:02.0 -a 0000:00:03.0 -- rtt\n"
 		   "  --frames N      pps: frames A sends (default 200000); fwd: receptions measured after a\n"
@@ -212,6 +262,9 @@ static void usage(FILE *f)
 		   "  --trials N      rtt: measured round trips (default 1000; 50 warmup trials are discarded)\n"
 		   "  --spacing-us U  rtt: gap between trials (default 200); intr: gap between frames (1000)\n"
 		   "  --size BYTES    frame length handed to the NIC, 60..1514 (default 60 = 64 on the wire)\n"
+		   "  --upci A,B      rtt, pps, fwd through upci ports A and B with libupci_dpdk (mbufs, zero\n"
+		   "                  copy) instead of the em PMD; start the EAL with --no-pci, e.g.\n"
+		   "  " PROG " -l 0-1 -n 1 --iova-mode=va -m 64 --no-pci -- fwd --upci 0000:00:02.0,0000:00:03.0\n"
 		   "  --json FILE     write the figures as JSON\n");
 }
 
@@ -252,6 +305,15 @@ static int parse_option(const char *opt, const char *val, struct opts *o)
 	if (!strcmp(opt, "--json")) {
 		o->json = val;
 		return 0;
+	}
+	if (!strcmp(opt, "--upci")) {
+		char *comma = strchr(val, ',');
+
+		if (!comma || comma == val || !comma[1] || strchr(comma + 1, ','))
+			return fail("--upci wants two devices, A,B (e.g. 0000:00:02.0,0000:00:03.0), not '%s'", val);
+		o->upci[0] = strndup(val, (size_t)(comma - val));
+		o->upci[1] = strdup(comma + 1);
+		return o->upci[0] && o->upci[1] ? 0 : fail("out of memory");
 	}
 	if (!strcmp(opt, "--frames"))
 		dst = &o->frames;
@@ -299,6 +361,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		if (parse_option(argv[i], argv[i + 1], o))
 			return -1;
 	}
+	if (o->upci[0] && o->mode == MODE_INTR)
+		return fail("--upci: intr is the em PMD's rx interrupt mode; upci-bench measures upci's");
 	apply_defaults(o);
 	return 0;
 }
@@ -360,16 +424,13 @@ static int wait_link(struct bench *b, uint16_t port)
 	}
 }
 
-static int setup(struct bench *b)
+static int em_setup(struct bench *b)
 {
 	unsigned nports = rte_eth_dev_count_avail();
 
 	if (nports < 2 || !rte_eth_dev_is_valid_port(PORT_A) || !rte_eth_dev_is_valid_port(PORT_B))
 		return fail("found %u DPDK port(s), need 2: bind 0000:00:02.0 and 0000:00:03.0 to vfio-pci, "
 			    "reserve hugepages and pass -a 0000:00:02.0 -a 0000:00:03.0", nports);
-	b->worker = rte_get_next_lcore(-1, 1, 0);
-	if (b->worker >= RTE_MAX_LCORE)
-		return fail("need 2 lcores (e.g. -l 0-1): the main lcore drives port A, a worker port B");
 	b->pool = rte_pktmbuf_pool_create("bench_mbufs", NB_MBUF, MBUF_CACHE, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					  SOCKET_ID_ANY);
 	if (!b->pool)
@@ -380,7 +441,7 @@ static int setup(struct bench *b)
 	return wait_link(b, PORT_A) || wait_link(b, PORT_B) ? -1 : 0;
 }
 
-static void teardown(struct bench *b)
+static void em_teardown(struct bench *b)
 {
 	for (uint16_t port = 0; port < 2; port++) {
 		if (!rte_eth_dev_is_valid_port(port))
@@ -390,6 +451,204 @@ static void teardown(struct bench *b)
 		rte_eth_dev_close(port); /* the em PMD logs an MSI-X error for a port never started: harmless */
 	}
 	rte_mempool_free(b->pool);
+}
+
+static uint16_t em_rx(struct bench *b, uint16_t port, struct rte_mbuf **pkts, uint16_t n)
+{
+	(void)b;
+	return rte_eth_rx_burst(port, 0, pkts, n);
+}
+
+static uint16_t em_tx(struct bench *b, uint16_t port, struct rte_mbuf **pkts, uint16_t n)
+{
+	(void)b;
+	return rte_eth_tx_burst(port, 0, pkts, n);
+}
+
+static bool em_alloc(struct bench *b, uint16_t port, struct rte_mbuf **pkts, unsigned n)
+{
+	(void)port;
+	return rte_pktmbuf_alloc_bulk(b->pool, pkts, n) == 0;
+}
+
+static void em_counters(struct bench *b, struct nic_counters *c)
+{
+	struct rte_eth_stats sa, sb;
+
+	(void)b;
+	memset(&sa, 0, sizeof(sa));
+	memset(&sb, 0, sizeof(sb));
+	rte_eth_stats_get(PORT_A, &sa);
+	rte_eth_stats_get(PORT_B, &sb);
+	*c = (struct nic_counters){ sa.opackets, sb.ipackets, sb.imissed, sb.ierrors };
+}
+
+static void no_note(struct bench *b, char *buf, size_t len)
+{
+	(void)b;
+	snprintf(buf, len, "%s", "");
+}
+
+static const struct backend em_backend = {
+	.label = "dpdk", .rtt_key = "dpdk_poll", .pps_key = "dpdk",
+	.setup = em_setup, .teardown = em_teardown,
+	.rx = em_rx, .tx = em_tx, .alloc = em_alloc, .counters = em_counters, .note = no_note,
+};
+
+#ifdef BENCH_UPCI_DPDK
+/* ---- the upci_dpdk backend: upci ports through libupci_dpdk ---------------------------------------- */
+
+/* A burst's error (-ENODEV: the device was taken away) fails the run: said once, then both lcores stop. */
+static uint16_t ud_burst_rc(struct bench *b, uint16_t port, const char *what, int rc)
+{
+	if (rc >= 0)
+		return (uint16_t)rc;
+	if (!atomic_exchange(&b->sh.failed, true))
+		fail("port %u (%s): upci_dpdk_%s_burst failed: %s", port, b->name[port], what, strerror(-rc));
+	atomic_store_explicit(&b->sh.stop, true, memory_order_release);
+	return 0;
+}
+
+static uint16_t ud_rx(struct bench *b, uint16_t port, struct rte_mbuf **pkts, uint16_t n)
+{
+	return ud_burst_rc(b, port, "rx", upci_dpdk_rx_burst(b->dp[port], 0, pkts, n));
+}
+
+static uint16_t ud_tx(struct bench *b, uint16_t port, struct rte_mbuf **pkts, uint16_t n)
+{
+	return ud_burst_rc(b, port, "tx", upci_dpdk_tx_burst(b->dp[port], 0, pkts, n));
+}
+
+/*
+ * n mbufs of port's rx queue 0 mempool (this lcore is its consumer), reclaiming the port's sent frames
+ * once if it is short; each with data_off 0, where upci's tx wants a frame to start (no move).
+ */
+static bool ud_alloc(struct bench *b, uint16_t port, struct rte_mbuf **pkts, unsigned n)
+{
+	if (rte_pktmbuf_alloc_bulk(b->mp[port], pkts, n)) {
+		upci_port_tx_done(b->up[port], 0);
+		if (rte_pktmbuf_alloc_bulk(b->mp[port], pkts, n))
+			return false;
+	}
+	for (unsigned i = 0; i < n; i++)
+		pkts[i]->data_off = 0;
+	return true;
+}
+
+static void ud_counters(struct bench *b, struct nic_counters *c)
+{
+	struct upci_port_stats sa, sb;
+
+	memset(&sa, 0, sizeof(sa));
+	memset(&sb, 0, sizeof(sb));
+	upci_port_stats(b->up[PORT_A], &sa);
+	upci_port_stats(b->up[PORT_B], &sb);
+	*c = (struct nic_counters){ sa.tx_packets, sb.rx_packets, sb.rx_missed + sb.rx_no_descriptor, sb.rx_errors };
+}
+
+/* What libupci_dpdk counted on both ports: frames moved or refused on tx, foreign objects put back. */
+static void ud_note(struct bench *b, char *buf, size_t len)
+{
+	struct upci_dpdk_stats sa, sb;
+
+	upci_dpdk_stats(b->dp[PORT_A], &sa);
+	upci_dpdk_stats(b->dp[PORT_B], &sb);
+	snprintf(buf, len, " [libupci_dpdk: %" PRIu64 " + %" PRIu64 " mbufs received, tx moved %" PRIu64 ", refused %"
+		 PRIu64 ", bad enqueues %" PRIu64 "]", sa.rx_mbufs, sb.rx_mbufs, sa.tx_moved + sb.tx_moved,
+		 sa.tx_refused + sb.tx_refused, sa.bad_enqueues + sb.bad_enqueues);
+}
+
+/* Open, attach and start one port: poll mode, 1 rx + 1 tx queue, the em PMD's ring sizes, promiscuous. */
+static int ud_port_init(struct bench *b, uint16_t port)
+{
+	const struct upci_port_cfg cfg = { .rx_queues = 1, .tx_queues = 1, .rx_ring_size = NB_DESC,
+					   .tx_ring_size = NB_DESC, .promiscuous = true, .mode = UPCI_PORT_POLL };
+	const struct upci_port_info *info;
+	int rc = upci_port_open(b->o.upci[port], &cfg, &b->up[port]);
+
+	snprintf(b->name[port], sizeof(b->name[port]), "%s", b->o.upci[port]);
+	if (rc)
+		return fail("port %u (%s): upci_port_open failed: %s", port, b->name[port], strerror(-rc));
+	info = upci_port_info(b->up[port]);
+	snprintf(b->driver, sizeof(b->driver), "%s", info->driver);
+	memcpy(b->mac[port].addr_bytes, info->mac, RTE_ETHER_ADDR_LEN);
+	rc = upci_dpdk_port_attach(b->up[port], (int)rte_socket_id(), &b->dp[port]);
+	if (rc)
+		return fail("port %u (%s): upci_dpdk_port_attach failed: %s", port, b->name[port], strerror(-rc));
+	b->mp[port] = upci_dpdk_mempool(b->dp[port], 0);
+	rc = upci_port_start(b->up[port]);
+	if (rc)
+		return fail("port %u (%s): upci_port_start failed: %s", port, b->name[port], strerror(-rc));
+	return 0;
+}
+
+static int ud_wait_link(struct bench *b, uint16_t port)
+{
+	uint64_t deadline = now_ns() + LINK_TIMEOUT_NS;
+	struct upci_link link;
+
+	for (;;) {
+		int rc = upci_port_link(b->up[port], &link);
+
+		if (rc)
+			return fail("port %u (%s): upci_port_link failed: %s", port, b->name[port], strerror(-rc));
+		if (link.up)
+			return 0;
+		if (now_ns() > deadline || atomic_load(&quit))
+			return fail("port %u (%s): link still down after %llu s", port, b->name[port],
+				    LINK_TIMEOUT_NS / S_NS);
+		spin_for(10 * MS_NS);
+	}
+}
+
+static int ud_setup(struct bench *b)
+{
+	if (rte_eth_dev_count_avail())
+		return fail("--upci: the EAL probed %u port(s); start it without the devices (--no-pci): upci opens "
+			    "them through VFIO itself", rte_eth_dev_count_avail());
+	if (ud_port_init(b, PORT_A) || ud_port_init(b, PORT_B))
+		return -1;
+	return ud_wait_link(b, PORT_A) || ud_wait_link(b, PORT_B) ? -1 : 0;
+}
+
+static void ud_teardown(struct bench *b)
+{
+	for (uint16_t port = 0; port < 2; port++) {
+		upci_dpdk_port_detach(b->dp[port]);
+		upci_port_close(b->up[port]);
+		b->dp[port] = NULL;
+		b->up[port] = NULL;
+	}
+}
+
+static const struct backend ud_backend = {
+	.label = "upci_dpdk", .rtt_key = "upci_dpdk_poll", .pps_key = "upci_dpdk",
+	.setup = ud_setup, .teardown = ud_teardown,
+	.rx = ud_rx, .tx = ud_tx, .alloc = ud_alloc, .counters = ud_counters, .note = ud_note,
+};
+#endif
+
+/* Picks the backend, finds the worker lcore, sets the ports up. */
+static int setup(struct bench *b)
+{
+	b->be = &em_backend;
+	if (b->o.upci[0]) {
+#ifdef BENCH_UPCI_DPDK
+		b->be = &ud_backend;
+#else
+		return fail("--upci: this build has no libupci_dpdk");
+#endif
+	}
+	b->worker = rte_get_next_lcore(-1, 1, 0);
+	if (b->worker >= RTE_MAX_LCORE)
+		return fail("need 2 lcores (e.g. -l 0-1): the main lcore drives port A, a worker port B");
+	return b->be->setup(b);
+}
+
+static void teardown(struct bench *b)
+{
+	if (b->be)
+		b->be->teardown(b);
 }
 
 /* ---- frames ----------------------------------------------------------------------------------- */
@@ -409,7 +668,7 @@ static void fill_frame(const struct bench *b, struct rte_mbuf *m, uint16_t from,
 /* Allocates and fills n frames; false when the pool is (momentarily) empty. */
 static bool make_frames(struct bench *b, uint16_t from, uint32_t seq, struct rte_mbuf **pkts, unsigned n)
 {
-	if (rte_pktmbuf_alloc_bulk(b->pool, pkts, n))
+	if (!b->be->alloc(b, from, pkts, n))
 		return false;
 	for (unsigned i = 0; i < n; i++)
 		fill_frame(b, pkts[i], from, seq + i);
@@ -449,13 +708,13 @@ static void swap_macs(struct rte_mbuf *m)
 }
 
 /* Sends all n frames, retrying while the tx ring is full, for at most TX_TIMEOUT_NS; frees the rest. */
-static unsigned tx_all(uint16_t port, struct rte_mbuf **pkts, unsigned n)
+static unsigned tx_all(struct bench *b, uint16_t port, struct rte_mbuf **pkts, unsigned n)
 {
 	uint64_t deadline = now_ns() + TX_TIMEOUT_NS;
 	unsigned sent = 0;
 
 	while (sent < n) {
-		sent += rte_eth_tx_burst(port, 0, pkts + sent, (uint16_t)(n - sent));
+		sent += b->be->tx(b, port, pkts + sent, (uint16_t)(n - sent));
 		if (sent < n && now_ns() > deadline)
 			break;
 	}
@@ -464,25 +723,25 @@ static unsigned tx_all(uint16_t port, struct rte_mbuf **pkts, unsigned n)
 }
 
 /* Sends the received frames back out of the same port, MACs swapped; returns how many were refused. */
-static unsigned reflect(uint16_t port, struct rte_mbuf **pkts, uint16_t n)
+static unsigned reflect(struct bench *b, uint16_t port, struct rte_mbuf **pkts, uint16_t n)
 {
 	uint16_t sent;
 
 	for (uint16_t i = 0; i < n; i++)
 		swap_macs(pkts[i]);
-	sent = rte_eth_tx_burst(port, 0, pkts, n);
+	sent = b->be->tx(b, port, pkts, n);
 	rte_pktmbuf_free_bulk(pkts + sent, n - sent);
 	return n - sent;
 }
 
 /* Receives for DRAIN_NS and returns how many bench frames came in. */
-static uint64_t drain(uint16_t port)
+static uint64_t drain(struct bench *b, uint16_t port)
 {
 	uint64_t end = now_ns() + DRAIN_NS, got = 0;
 	struct rte_mbuf *pkts[BURST];
 
 	while (now_ns() < end)
-		got += count_and_free(pkts, rte_eth_rx_burst(port, 0, pkts, BURST));
+		got += count_and_free(pkts, b->be->rx(b, port, pkts, BURST));
 	return got;
 }
 
@@ -515,36 +774,41 @@ static int stop_worker(struct bench *b)
 	return rte_eal_wait_lcore(b->worker) < 0 ? -1 : 0;
 }
 
-/* rtt: send every frame B receives straight back. */
-static int reflector(void *arg)
+/* Busy-polls B's rx until stopped; each non-empty burst goes to @on_burst. */
+static int poll_b(struct bench *b, void (*on_burst)(struct bench *b, struct rte_mbuf **pkts, uint16_t n))
 {
-	struct bench *b = arg;
 	struct rte_mbuf *pkts[BURST];
 
 	set_ready(b);
 	while (!stopping(b)) {
-		uint16_t n = rte_eth_rx_burst(PORT_B, 0, pkts, BURST);
+		uint16_t n = b->be->rx(b, PORT_B, pkts, BURST);
 
 		if (n)
-			add(&b->sh.port[PORT_B].txdrop, reflect(PORT_B, pkts, n));
+			on_burst(b, pkts, n);
 	}
 	return 0;
+}
+
+static void reflect_b(struct bench *b, struct rte_mbuf **pkts, uint16_t n)
+{
+	add(&b->sh.port[PORT_B].txdrop, reflect(b, PORT_B, pkts, n));
+}
+
+static void count_b(struct bench *b, struct rte_mbuf **pkts, uint16_t n)
+{
+	add(&b->sh.port[PORT_B].rx, count_and_free(pkts, n));
+}
+
+/* rtt: send every frame B receives straight back. */
+static int reflector(void *arg)
+{
+	return poll_b(arg, reflect_b);
 }
 
 /* pps: count the bench frames arriving on B (the main lcore notes when the count last moved). */
 static int counter(void *arg)
 {
-	struct bench *b = arg;
-	struct rte_mbuf *pkts[BURST];
-
-	set_ready(b);
-	while (!stopping(b)) {
-		uint16_t n = rte_eth_rx_burst(PORT_B, 0, pkts, BURST);
-
-		if (n)
-			add(&b->sh.port[PORT_B].rx, count_and_free(pkts, n));
-	}
-	return 0;
+	return poll_b(arg, count_b);
 }
 
 /* ---- rtt -------------------------------------------------------------------------------------- */
@@ -570,10 +834,10 @@ static int rtt_trial(struct bench *b, uint32_t seq, double *us)
 	if (!make_frames(b, PORT_A, seq, &m, 1))
 		return fail("the mbuf pool is exhausted");
 	t0 = now_ns();
-	if (tx_all(PORT_A, &m, 1) != 1)
+	if (tx_all(b, PORT_A, &m, 1) != 1)
 		return 1;
 	for (unsigned polls = 1;; polls++) {
-		uint16_t n = rte_eth_rx_burst(PORT_A, 0, pkts, BURST);
+		uint16_t n = b->be->rx(b, PORT_A, pkts, BURST);
 
 		if (!n && polls % CLOCK_EVERY)
 			continue; /* keep the poll loop tight: read the clock on arrivals and now and then */
@@ -582,7 +846,7 @@ static int rtt_trial(struct bench *b, uint32_t seq, double *us)
 			*us = (double)(t1 - t0) / (double)US_NS;
 			return 0;
 		}
-		if (t1 - t0 > RTT_TIMEOUT_NS || atomic_load(&quit))
+		if (t1 - t0 > RTT_TIMEOUT_NS || atomic_load(&quit) || atomic_load(&b->sh.failed))
 			return 1;
 	}
 }
@@ -654,9 +918,9 @@ static int report_rtt(struct bench *b, const double *s, size_t n, uint64_t lost)
 			    RTT_TIMEOUT_NS / MS_NS);
 	if (rtt_percentiles(s, n, pm, RTE_DIM(pm), p))
 		return -1;
-	printf("dpdk %s rtt (poll, A=%s B=%s): %" PRIu64 " trials, %" PRIu64 " lost, p50 %.1f p90 %.1f "
+	printf("%s %s rtt (poll, A=%s B=%s): %" PRIu64 " trials, %" PRIu64 " lost, p50 %.1f p90 %.1f "
 	       "p99 %.1f p99.9 %.1f max %.1f us [CLOCK_MONOTONIC, %" PRIu64 " B frames, spacing %" PRIu64
-	       " us, %d warmup discarded]\n", b->driver, b->name[PORT_A], b->name[PORT_B], b->o.trials, lost,
+	       " us, %d warmup discarded]\n", b->be->label, b->driver, b->name[PORT_A], b->name[PORT_B], b->o.trials, lost,
 	       p[0], p[1], p[2], p[3], p[4], b->o.size, b->o.spacing_us, RTT_WARMUP);
 	if (!b->o.json)
 		return 0;
@@ -669,7 +933,7 @@ static int report_rtt(struct bench *b, const double *s, size_t n, uint64_t lost)
 	for (size_t i = 0; i < n; i++)
 		json_object_array_add(arr, jdouble(s[i]));
 	json_object_object_add(leaf, "samples_us", arr);
-	return write_json(b->o.json, "rtt", "dpdk_poll", leaf);
+	return write_json(b->o.json, "rtt", b->be->rtt_key, leaf);
 }
 
 static int run_rtt(struct bench *b)
@@ -683,7 +947,7 @@ static int run_rtt(struct bench *b)
 		return fail("out of memory for %" PRIu64 " samples", b->o.trials);
 	if (launch_worker(b, reflector))
 		rc = -1;
-	for (uint64_t i = 0; i < total && !rc && !atomic_load(&quit); i++) {
+	for (uint64_t i = 0; i < total && !rc && !atomic_load(&quit) && !atomic_load(&b->sh.failed); i++) {
 		double us = 0;
 		int r = rtt_trial(b, (uint32_t)i, &us);
 
@@ -695,7 +959,7 @@ static int run_rtt(struct bench *b)
 			lost++;
 		spin_for(b->o.spacing_us * US_NS);
 	}
-	if (stop_worker(b))
+	if (stop_worker(b) || atomic_load(&b->sh.failed))
 		rc = -1;
 	if (!rc && atomic_load(&quit))
 		rc = fail("interrupted");
@@ -714,12 +978,12 @@ static int pps_send(struct bench *b, uint64_t *sent)
 	uint64_t seq = 0;
 
 	*sent = 0;
-	while (seq < b->o.frames && !atomic_load_explicit(&quit, memory_order_relaxed)) {
+	while (seq < b->o.frames && !atomic_load_explicit(&quit, memory_order_relaxed) && !atomic_load(&b->sh.failed)) {
 		unsigned n = (unsigned)RTE_MIN((uint64_t)BURST, b->o.frames - seq);
 
 		if (!make_frames(b, PORT_A, (uint32_t)seq, pkts, n))
 			return fail("the mbuf pool is exhausted after %" PRIu64 " frames", seq);
-		*sent += tx_all(PORT_A, pkts, n);
+		*sent += tx_all(b, PORT_A, pkts, n);
 		seq += n;
 	}
 	return 0;
@@ -751,26 +1015,25 @@ static int report_pps(struct bench *b, uint64_t sent, const struct pps_times *t)
 {
 	uint64_t got = load(&b->sh.port[PORT_B].rx), lost = sent > got ? sent - got : 0;
 	double rx_rate = per_second(got, t->t_last - t->t0);
-	struct rte_eth_stats sa, sb;
+	struct nic_counters c;
 	json_object *leaf;
+	char note[160];
 
 	if (!got)
 		return fail("B received none of the %" PRIu64 " frames A sent", sent);
-	memset(&sa, 0, sizeof(sa));
-	memset(&sb, 0, sizeof(sb));
-	rte_eth_stats_get(PORT_A, &sa);
-	rte_eth_stats_get(PORT_B, &sb);
-	printf("dpdk %s pps A->B: %.0f frames/s received on B (A sent at %.0f frames/s), %" PRIu64 " sent, %" PRIu64
+	b->be->counters(b, &c);
+	b->be->note(b, note, sizeof(note));
+	printf("%s %s pps A->B: %.0f frames/s received on B (A sent at %.0f frames/s), %" PRIu64 " sent, %" PRIu64
 	       " received, %" PRIu64 " lost [NIC counters: A opackets %" PRIu64 ", B ipackets %" PRIu64
-	       ", imissed %" PRIu64 ", ierrors %" PRIu64 "] [%" PRIu64 " B frames]\n", b->driver, rx_rate,
-	       per_second(sent, t->t_tx - t->t0), sent, got, lost, sa.opackets, sb.ipackets, sb.imissed,
-	       sb.ierrors, b->o.size);
+	       ", imissed %" PRIu64 ", ierrors %" PRIu64 "] [%" PRIu64 " B frames]%s\n", b->be->label, b->driver,
+	       rx_rate, per_second(sent, t->t_tx - t->t0), sent, got, lost, c.a_opackets, c.b_ipackets, c.b_imissed,
+	       c.b_ierrors, b->o.size, note);
 	if (!b->o.json)
 		return 0;
 	leaf = json_object_new_object();
 	json_object_object_add(leaf, "tx_rx", jdouble(rx_rate));
 	json_object_object_add(leaf, "tx_rx_lost", json_object_new_uint64(lost));
-	return write_json(b->o.json, "pps", "dpdk", leaf);
+	return write_json(b->o.json, "pps", b->be->pps_key, leaf);
 }
 
 static int run_pps(struct bench *b)
@@ -789,7 +1052,7 @@ static int run_pps(struct bench *b)
 	}
 	t.t_tx = now_ns();
 	t.t_last = pps_wait_rx(b, sent);
-	if (stop_worker(b))
+	if (stop_worker(b) || atomic_load(&b->sh.failed))
 		return -1;
 	if (atomic_load(&quit))
 		return fail("interrupted");
@@ -840,19 +1103,19 @@ static void fwd_loop(struct bench *b, uint16_t port, struct fwd_meter *m)
 		unsigned n = RTE_MIN((unsigned)BURST, FWD_WINDOW - i);
 
 		if (make_frames(b, port, i, pkts, n))
-			add(&b->sh.port[port].injected, tx_all(port, pkts, n));
+			add(&b->sh.port[port].injected, tx_all(b, port, pkts, n));
 	}
 	for (unsigned polls = 1; !stopping(b); polls++) {
-		uint16_t n = rte_eth_rx_burst(port, 0, pkts, BURST);
+		uint16_t n = b->be->rx(b, port, pkts, BURST);
 
 		if (n) {
 			add(&b->sh.port[port].rx, n);
-			add(&b->sh.port[port].txdrop, reflect(port, pkts, n));
+			add(&b->sh.port[port].txdrop, reflect(b, port, pkts, n));
 		}
 		if (m && polls % CLOCK_EVERY == 0 && fwd_done(b, m))
 			atomic_store_explicit(&b->sh.stop, true, memory_order_release);
 	}
-	add(&b->sh.port[port].drained, drain(port));
+	add(&b->sh.port[port].drained, drain(b, port));
 }
 
 static int fwd_worker(void *arg)
@@ -871,18 +1134,20 @@ static int report_fwd(struct bench *b, const struct fwd_meter *m)
 	uint64_t lost = inj > drained ? inj - drained : 0;
 	double rate = per_second(m->c_end - m->c_w, m->t_end - m->t_w);
 	json_object *leaf;
+	char note[160];
 
-	printf("dpdk %s fwd A<->B: %.0f frames/s received and forwarded (A + B), %" PRIu64 " receptions measured "
+	b->be->note(b, note, sizeof(note));
+	printf("%s %s fwd A<->B: %.0f frames/s received and forwarded (A + B), %" PRIu64 " receptions measured "
 	       "(A %" PRIu64 ", B %" PRIu64 " in all), %" PRIu64 " injected, %" PRIu64 " drained at the end, "
-	       "%" PRIu64 " lost (tx ring full: %" PRIu64 ") [%" PRIu64 " B frames]\n", b->driver, rate,
-	       m->c_end - m->c_w, load(&b->sh.port[PORT_A].rx), load(&b->sh.port[PORT_B].rx), inj, drained, lost,
-	       load(&b->sh.port[PORT_A].txdrop) + load(&b->sh.port[PORT_B].txdrop), b->o.size);
+	       "%" PRIu64 " lost (tx ring full: %" PRIu64 ") [%" PRIu64 " B frames]%s\n", b->be->label, b->driver,
+	       rate, m->c_end - m->c_w, load(&b->sh.port[PORT_A].rx), load(&b->sh.port[PORT_B].rx), inj, drained,
+	       lost, load(&b->sh.port[PORT_A].txdrop) + load(&b->sh.port[PORT_B].txdrop), b->o.size, note);
 	if (!b->o.json)
 		return 0;
 	leaf = json_object_new_object();
 	json_object_object_add(leaf, "fwd", jdouble(rate));
 	json_object_object_add(leaf, "fwd_lost", json_object_new_uint64(lost));
-	return write_json(b->o.json, "pps", "dpdk", leaf);
+	return write_json(b->o.json, "pps", b->be->pps_key, leaf);
 }
 
 static int run_fwd(struct bench *b)
@@ -894,7 +1159,7 @@ static int run_fwd(struct bench *b)
 		return -1;
 	}
 	fwd_loop(b, PORT_A, &m);
-	if (stop_worker(b))
+	if (stop_worker(b) || atomic_load(&b->sh.failed))
 		return -1;
 	if (atomic_load(&quit))
 		return fail("interrupted");
@@ -926,7 +1191,7 @@ static void intr_count_rx(struct bench *b)
 	struct rte_mbuf *pkts[BURST];
 	uint16_t n;
 
-	while ((n = rte_eth_rx_burst(PORT_B, 0, pkts, BURST)) > 0)
+	while ((n = b->be->rx(b, PORT_B, pkts, BURST)) > 0)
 		add(&b->sh.port[PORT_B].rx, count_and_free(pkts, n));
 }
 
@@ -961,7 +1226,7 @@ static double intr_send_one(struct bench *b, uint32_t seq)
 	if (!make_frames(b, PORT_A, seq, &m, 1))
 		return -1;
 	t0 = now_ns();
-	if (tx_all(PORT_A, &m, 1) != 1)
+	if (tx_all(b, PORT_A, &m, 1) != 1)
 		return -1;
 	do {
 		t = now_ns();
@@ -1067,5 +1332,7 @@ int main(int argc, char **argv)
 	rte_eal_mp_wait_lcore();
 	teardown(&b);
 	rte_eal_cleanup();
+	free(b.o.upci[0]);
+	free(b.o.upci[1]);
 	return rc ? 1 : 0;
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: BSD-3-Clause
 # The benchmark's guest side, in one VM boot (started with vmrun --keep-kernel-driver): the kernel-driver
-# baseline first, then both NICs move to vfio-pci for DPDK's baseline and for upci.
+# baseline first, then both NICs move to vfio-pci for DPDK's baseline, the interop path (upci ports as DPDK
+# mbufs, libupci_dpdk: the baseline's own methods) and upci.
 # usage: guest-bench.sh BUILD_DIR RESULTS_DIR [--quick]
 build=$1 out=$2 quick=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -55,6 +56,15 @@ if [ -x "$build/app/bench/dpdk_baseline" ]; then
 		# shellcheck disable=SC2086
 		"$build/app/bench/dpdk_baseline" $eal -- "$mode" --trials "$trials" --frames "$n" \
 			--json "$out/dpdk_$mode.json" || step "dpdk_baseline $mode failed (exit $?)"
+	done
+	# The interop path: the very same methods over upci ports through libupci_dpdk (mbufs, zero copy). The
+	# NICs stay on vfio-pci; the EAL must not probe them (--no-pci): upci opens them through VFIO itself.
+	ueal="-l 0-1 -n 1 --in-memory --iova-mode=va -m 64 --no-pci --log-level=lib.eal:error"
+	for mode in rtt pps fwd; do
+		step "upci through libupci_dpdk (interop): $mode"
+		# shellcheck disable=SC2086
+		"$build/app/bench/dpdk_baseline" $ueal -- "$mode" --upci "$a,$b" --trials "$trials" --frames "$frames" \
+			--json "$out/upci_dpdk_$mode.json" || step "dpdk_baseline --upci $mode failed (exit $?)"
 	done
 fi
 

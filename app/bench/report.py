@@ -4,7 +4,8 @@
 
 usage: report.py RESULTS_DIR
 Fragments: upci.json (upci-bench), kernel.json (kernel_rtt), verbs.json (verbs_rtt: rdma-core over soft-RoCE),
-dpdk_*.json (dpdk_baseline), cpu.json
+dpdk_*.json (dpdk_baseline: DPDK's em PMD), upci_dpdk_*.json (dpdk_baseline --upci: the same methods over
+upci ports through libupci_dpdk), cpu.json
 (cpu_cost.sh), env.json (the guest's kernel, CPU, date). Every figure in one table comes from the same
 VM boot; ratios compare against the baseline named in each section.
 """
@@ -16,8 +17,8 @@ import sys
 
 
 # The round-trip rows: the kernel's AF_PACKET baseline, rdma-core verbs over soft-RoCE (RC, completion channel),
-# DPDK's em PMD, upci's three waiting modes.
-RTT_ORDER = ["kernel", "verbs_rc_event", "dpdk_poll", "upci_poll", "upci_interrupt", "upci_hybrid"]
+# DPDK's em PMD, upci through libupci_dpdk (the em PMD's method over upci ports), upci's three waiting modes.
+RTT_ORDER = ["kernel", "verbs_rc_event", "dpdk_poll", "upci_dpdk_poll", "upci_poll", "upci_interrupt", "upci_hybrid"]
 
 
 def merge(dst, src):
@@ -72,6 +73,43 @@ def wait_overhead_rows(irq):
             f" (goal <= 1.10x)"]
 
 
+def per_frame_ns(rate):
+    """fwd: two lcores share the receptions, so each spends 2 / rate seconds per frame it receives and sends."""
+    return 2e9 / rate if rate else None
+
+
+def interop_rows(rtt, pps):
+    """The interop path (upci ports as mbufs, libupci_dpdk) against upci native and DPDK's em PMD, same boot."""
+    i_rtt, i_pps = rtt.get("upci_dpdk_poll", {}), pps.get("upci_dpdk", {})
+    if "p50_us" not in i_rtt and not i_pps:
+        return []
+    n_rtt, d_rtt = rtt.get("upci_poll", {}), rtt.get("dpdk_poll", {})
+    n_pps, d_pps = pps.get("upci", {}), pps.get("dpdk", {})
+    out = [f"{'interop (libupci_dpdk)':<32} {'rtt p50':>10} {'rtt p99':>10} {'tx->rx':>10} {'fwd':>10}",
+           "  (us, frames/s; a ratio is interop / that row's figure: for rtt lower is better, for pps higher;",
+           "   fwd is one method for all three; tx->rx: interop and em PMD unpaced, upci native <= 256 in flight)"]
+
+    def row(label, r, p):
+        return (f"  {label:<30} {r.get('p50_us', 0):10.1f} {r.get('p99_us', 0):10.1f} "
+                f"{p.get('tx_rx', 0):10.0f} {p.get('fwd', 0):10.0f}")
+
+    def ratios(label, r, p):
+        return (f"  {label:<30} {ratio(i_rtt.get('p50_us'), r.get('p50_us')):>10} "
+                f"{ratio(i_rtt.get('p99_us'), r.get('p99_us')):>10} {ratio(i_pps.get('tx_rx'), p.get('tx_rx')):>10} "
+                f"{ratio(i_pps.get('fwd'), p.get('fwd')):>10}")
+    out.append(row("upci_dpdk (interop)", i_rtt, i_pps))
+    out.append(row("upci native (upci_poll, upci)", n_rtt, n_pps))
+    out.append(row("dpdk em PMD (dpdk_poll, dpdk)", d_rtt, d_pps))
+    out.append(ratios("interop vs upci native", n_rtt, n_pps))
+    out.append(ratios("interop vs dpdk em PMD", d_rtt, d_pps))
+    ni, nn = per_frame_ns(i_pps.get("fwd")), per_frame_ns(n_pps.get("fwd"))
+    if ni and nn:
+        out.append(f"  fwd per frame and lcore: interop {ni:.0f} ns, upci native {nn:.0f} ns: the interop costs "
+                   f"{ni - nn:+.0f} ns ({ratio(ni, nn).strip()}) per frame received and forwarded (TCG time: read "
+                   f"the ratio)")
+    return out
+
+
 def table(b):
     out = []
     irq = b.get("irq", {})
@@ -90,6 +128,7 @@ def table(b):
             out.append(f"  {name:<22} {m.get('tx_rx', 0):16.0f} {m.get('fwd', 0):10.0f}")
     if d and u:
         out.append(f"  {'ratio':<22} {ratio(u.get('tx_rx'), d.get('tx_rx')):>16} {ratio(u.get('fwd'), d.get('fwd')):>10}")
+    out += interop_rows(rtt, pps)
     sc = pps.get("scale", {})
     if sc:
         base = sc.get("q1", {}).get("pps")
@@ -120,6 +159,10 @@ def table(b):
         out.append(f"driver cost                       {drv['instructions_per_packet']:.1f} instructions per packet "
                    f"(rx {drv.get('rx_instructions_per_packet', 0):.1f} + tx {drv.get('tx_instructions_per_packet', 0):.1f}, "
                    f"batch {drv.get('batch', 32)}, callgrind; goal <= 94)")
+        if "interop_instructions_per_packet" in drv:
+            ii, di = drv["interop_instructions_per_packet"], drv["instructions_per_packet"]
+            out.append(f"  interop (libupci_dpdk) adds     {ii:.1f} instructions per packet (packet <-> mbuf, "
+                       f"callgrind), {ratio(ii, di).strip()} the driver's: {di + ii:.1f} per frame through mbufs")
         if "reference_instructions_per_packet" in drv:
             out.append(f"  ixy-style reference loop        {drv['reference_instructions_per_packet']:.1f} instructions per packet "
                        f"(no checks, no counters), upci {ratio(drv['instructions_per_packet'], drv['reference_instructions_per_packet']).strip()}")

@@ -41,5 +41,10 @@ if [ "$arch" = "$(uname -m)" ] && [ -x "$build/app/bench/cpu_cost" ]; then
 	[ -n "$quick" ] && rounds=1000
 	"$here/cpu_cost.sh" --json "$results/cpu.json" "$build/app/bench/cpu_cost" "$rounds" >&2 ||
 		echo "run-bench: cpu_cost failed" >&2
+	if [ -x "$build/app/bench/dpdk_cost" ]; then
+		echo "run-bench: counting what the DPDK interop adds per packet with callgrind" >&2
+		"$here/dpdk_cost.sh" --json "$results/cpu_dpdk.json" "$build/app/bench/dpdk_cost" "$rounds" >&2 ||
+			echo "run-bench: dpdk_cost failed" >&2
+	fi
 fi
 python3 "$here/report.py" "$results"
