@@ -1012,23 +1012,45 @@ static int scale_run(const struct opts *o, unsigned queues, bool both, const cha
 
 /* ---- fwd: frames circulating between A and B, as the DPDK baseline measures it ---- */
 
-enum { FWD_INJECT = 32 }; /* frames each port injects: 64 circulate */
+enum { FWD_INJECT = 32, FWD_CLOCK_EVERY = 64 }; /* frames each port injects (64 circulate); polls per clock read */
+
+/* Side A's view of the run, as the DPDK baseline's: read inline every FWD_CLOCK_EVERY polls, no third thread. */
+struct fwd_meter {
+	uint64_t warm, frames, start, t0, t1, n0, n1;
+	_Atomic uint64_t *rx[2];
+};
 
 struct fwd_side {
 	struct upci_port *port, *peer;
 	int cpu;
 	_Atomic uint64_t rx;
-	_Atomic bool stop;
+	_Atomic bool *stop;
+	struct fwd_meter *meter; /* side A only */
 	int rc;
 };
 
+/* True once the measured window is complete (or after 60 s without it: t1 stays 0). */
+static bool fwd_meter_done(struct fwd_meter *m)
+{
+	uint64_t n = atomic_load(m->rx[0]) + atomic_load(m->rx[1]), t = now_ns();
+
+	if (!m->t0 && n >= m->warm)
+		m->t0 = t, m->n0 = n;
+	if (m->t0 && n >= m->n0 + m->frames) {
+		m->t1 = t, m->n1 = n;
+		return true;
+	}
+	return t - m->start > 60000000000ull;
+}
+
 /* Inject FWD_INJECT frames to the peer, then send every frame received straight back out of the same
- * port, in its own buffer (MACs swapped), until told to stop. */
+ * port, in its own buffer (MACs swapped), until told to stop (side A: until its meter says so). */
 static void *fwd_bouncer(void *arg)
 {
 	struct fwd_side *f = arg;
 	struct upci_pkt pkts[BURST];
 	uint8_t frame[PPS_FRAME] = { 0 };
+	unsigned polls = 0;
 	int rc;
 
 	pin_to_cpu(f->cpu);
@@ -1041,9 +1063,11 @@ static void *fwd_bouncer(void *arg)
 		pkts[i].len = PPS_FRAME;
 	}
 	rc = rc == FWD_INJECT ? tx_all(f->port, pkts, FWD_INJECT) : port_rc(f->port, rc < 0 ? rc : -ENOMEM);
-	while (rc >= 0 && !atomic_load(&f->stop) && !run_removed()) {
+	while (rc >= 0 && !atomic_load_explicit(f->stop, memory_order_relaxed) && !run_removed()) {
 		int n = upci_port_rx_burst(f->port, 0, pkts, BURST);
 
+		if (f->meter && ++polls % FWD_CLOCK_EVERY == 0 && fwd_meter_done(f->meter))
+			atomic_store(f->stop, true);
 		if (n <= 0) {
 			rc = port_rc(f->port, n);
 			continue;
@@ -1055,9 +1079,11 @@ static void *fwd_bouncer(void *arg)
 			memcpy(e, e + 6, 6);
 			memcpy(e + 6, mac, 6);
 		}
-		atomic_fetch_add(&f->rx, (unsigned)n);
+		atomic_fetch_add_explicit(&f->rx, (unsigned)n, memory_order_relaxed);
 		rc = tx_all(f->port, pkts, (unsigned)n);
 	}
+	if (rc < 0)
+		atomic_store(f->stop, true); /* the other side stops too */
 	f->rc = rc < 0 ? rc : 0;
 	return NULL;
 }
@@ -1080,47 +1106,45 @@ static uint64_t fwd_drain(const struct pair *p)
 }
 
 /*
- * Each port injects FWD_INJECT frames; each thread sends every frame its port receives back out of the same
- * port (zero-copy), so 2 * FWD_INJECT circulate. Rate: receptions at A + B per second over o->pps_frames
- * receptions after a warm-up of a tenth of that. Lost: those that did not come back when drained.
- * The DPDK baseline's fwd, method for method. Return: 0 and *@rate, *@lost; -ENODEV, -errno.
+ * Each port injects FWD_INJECT frames; each side sends every frame its port receives back out of the same
+ * port (zero-copy), so 2 * FWD_INJECT circulate. Side A runs on this thread (CPU 0) and reads the meter
+ * inline, side B on one other thread (CPU 1): the DPDK baseline's lcores, method for method. Rate: receptions
+ * at A + B per second over o->pps_frames receptions after a warm-up of a tenth of that. Lost: those that did
+ * not come back when drained. Return: 0 and *@rate, *@lost; -ENODEV, -errno.
  */
 static int fwd_run(const struct opts *o, double *rate, uint64_t *lost)
 {
+	_Atomic bool stop = false;
 	struct fwd_side side[2] = { { 0 } };
-	uint64_t warm = o->pps_frames / 10, t0 = 0, t1 = 0, start = now_ns(), drained;
-	pthread_t th[2];
+	struct fwd_meter m = { .warm = o->pps_frames / 10, .frames = o->pps_frames, .start = now_ns() };
+	uint64_t drained;
+	cpu_set_t cpus;
+	pthread_t th;
 	struct pair p;
 	int rc = open_pair(o, UPCI_PORT_POLL, &p);
 
 	if (rc)
 		return rc;
-	side[0] = (struct fwd_side){ .port = p.a, .peer = p.b, .cpu = 0 };
-	side[1] = (struct fwd_side){ .port = p.b, .peer = p.a, .cpu = 1 };
-	for (unsigned i = 0; i < 2; i++)
-		pthread_create(&th[i], NULL, fwd_bouncer, &side[i]);
-	while (!run_removed() && now_ns() - start < 60000000000ull) {
-		uint64_t n = atomic_load(&side[0].rx) + atomic_load(&side[1].rx);
-
-		if (!t0 && n >= warm)
-			t0 = now_ns(), warm = n;
-		if (t0 && n >= warm + o->pps_frames) {
-			t1 = now_ns(), warm = n - warm;
-			break;
-		}
-		sleep_us(200);
+	side[0] = (struct fwd_side){ .port = p.a, .peer = p.b, .cpu = 0, .stop = &stop, .meter = &m };
+	side[1] = (struct fwd_side){ .port = p.b, .peer = p.a, .cpu = 1, .stop = &stop };
+	m.rx[0] = &side[0].rx, m.rx[1] = &side[1].rx;
+	rc = pthread_create(&th, NULL, fwd_bouncer, &side[1]);
+	if (rc) {
+		close_pair(&p);
+		return -rc;
 	}
-	for (unsigned i = 0; i < 2; i++) {
-		atomic_store(&side[i].stop, true);
-		pthread_join(th[i], NULL);
-		rc = rc ? rc : side[i].rc;
-	}
+	pthread_getaffinity_np(pthread_self(), sizeof(cpus), &cpus);
+	fwd_bouncer(&side[0]); /* pins this thread to CPU 0 for the run */
+	pthread_setaffinity_np(pthread_self(), sizeof(cpus), &cpus);
+	atomic_store(&stop, true);
+	pthread_join(th, NULL);
+	rc = side[0].rc ? side[0].rc : side[1].rc;
 	drained = fwd_drain(&p);
-	rc = run_removed() ? -ENODEV : rc ? rc : !t1 ? -ETIMEDOUT : 0;
+	rc = run_removed() ? -ENODEV : rc ? rc : !m.t1 ? -ETIMEDOUT : 0;
 	close_pair(&p);
 	if (rc)
 		return rc;
-	*rate = (double)warm * 1e9 / (double)(t1 - t0);
+	*rate = (double)(m.n1 - m.n0) * 1e9 / (double)(m.t1 - m.t0);
 	*lost = drained < 2 * FWD_INJECT ? 2 * FWD_INJECT - drained : 0;
 	return 0;
 }
