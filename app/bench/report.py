@@ -110,6 +110,40 @@ def interop_rows(rtt, pps):
     return out
 
 
+def goal_rows(b):
+    """The performance goals of the bench, each with its figure, ratio and verdict, from this one run."""
+    rows = []
+
+    def g(*keys):
+        return _dig(b, keys)
+
+    def row(what, val, limit, better="<="):
+        if val is None:
+            rows.append(f"  {what:<54} (not measured)")
+            return
+        met = val <= limit if better == "<=" else val >= limit
+        rows.append(f"  {what:<54} {val:8.2f} (goal {better} {limit:g}): {'met' if met else 'NOT met'}")
+
+    def div(a, c):
+        return a / c if a is not None and c else None
+
+    row("driver instructions per packet (rx + tx, batch 32)", g("driver", "instructions_per_packet"), 94)
+    row("upci wait / bare read(), p50", div(g("irq", "ics_paired_upci", "p50_us"), g("irq", "ics_paired_read", "p50_us")), 1.05)
+    row("upci wait / bare read(), p99", div(g("irq", "ics_paired_upci", "p99_us"), g("irq", "ics_paired_read", "p99_us")), 1.10)
+    row("fwd frames/s, upci / DPDK em PMD", div(g("pps", "upci", "fwd"), g("pps", "dpdk", "fwd")), 1.0, ">=")
+    row("poll-mode rtt p50, upci / DPDK em PMD", div(g("rtt", "upci_poll", "p50_us"), g("rtt", "dpdk_poll", "p50_us")), 1.0)
+    row("interrupt-mode rtt p50, upci / kernel driver", div(g("rtt", "upci_interrupt", "p50_us"), g("rtt", "kernel", "p50_us")), 0.6)
+    return rows
+
+
+def _dig(d, keys):
+    for k in keys:
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d if isinstance(d, (int, float)) else None
+
+
 def table(b):
     out = []
     irq = b.get("irq", {})
@@ -171,6 +205,8 @@ def table(b):
         out.append(f"DPDK em PMD rx interrupt mode (ITR=0xFFFF, the PMD's own choice; no IVAR): "
                    f"{di.get('interrupt_wakeups')} interrupt wake-ups, "
                    f"{di.get('timeout_wakeups')} timeout wake-ups for {di.get('frames')} frames")
+    out.append("goals (ratios from this one run)")
+    out += goal_rows(b)
     return "\n".join(out)
 
 
