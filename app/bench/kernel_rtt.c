@@ -28,12 +28,9 @@
  * Exit status: 0 when at least 90% of the measured trials came back; 1 when fewer did or on a system
  * error; 2 on bad input (malformed option, absent device, device without a network interface).
  */
-#include <dirent.h>
 #include <endian.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
-#include <json-c/json.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -51,7 +48,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
-enum { EXIT_BAD_INPUT = 2 };
+#include "bench_common.h"
 
 #define PROG "kernel_rtt"
 #define BENCH_ETHERTYPE 0x88B5		/* IEEE 802 local experimental EtherType 1 */
@@ -60,8 +57,6 @@ enum { EXIT_BAD_INPUT = 2 };
 #define FRAME_MAGIC 0x75706369u		/* "upci" */
 #define RECV_TIMEOUT_NS 1000000000LL	/* SO_RCVTIMEO, and the bound on one trial's wait */
 #define CARRIER_WAIT_MS 5000
-#define MAX_LOST_IN_A_ROW 10		/* the link is dead: stop rather than wait 1 s per trial */
-#define MAX_COUNT 10000000UL
 
 /* Frame layout after the Ethernet header. */
 #define OFF_MAGIC 14
@@ -70,12 +65,10 @@ enum { EXIT_BAD_INPUT = 2 };
 #define OFF_RUN 28	/* a per-run id: frames of an earlier run still in flight are not ours */
 
 enum frame_kind { KIND_ECHO = 1, KIND_STOP = 2 };
-enum { TRIAL_LOST = -1, TRIAL_ERROR = -2 };
 
 struct opts {
 	const char *bdf[2];
-	unsigned long trials, warmup, spacing_us;
-	const char *json;
+	struct bench_run_opts run;
 };
 
 struct port {
@@ -92,12 +85,6 @@ struct reflector {
 	atomic_bool stop;
 	atomic_int failed;	/* set (and reported) when the reflector gave up */
 	pthread_t thread;
-};
-
-struct results {
-	unsigned long trials, lost, returned;
-	int64_t *ns;		/* per measured trial, in trial order; TRIAL_LOST when it did not come back */
-	double p50, p90, p99, p999, max; /* microseconds, over the returned trials */
 };
 
 /* ---- options ---- */
@@ -124,20 +111,6 @@ static bool bdf_valid(const char *s)
 	return true;
 }
 
-static int parse_count(const char *opt, const char *s, unsigned long min, unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	if (s[0] < '0' || s[0] > '9' || *end || errno || *out < min || *out > MAX_COUNT) {
-		fprintf(stderr, PROG ": --%s takes a whole number from %lu to %lu, not '%s'\n", opt, min, MAX_COUNT,
-			s);
-		return EXIT_BAD_INPUT;
-	}
-	return 0;
-}
-
 static int parse_bdf(const char *opt, const char *s, const char **out)
 {
 	if (!bdf_valid(s)) {
@@ -149,25 +122,17 @@ static int parse_bdf(const char *opt, const char *s, const char **out)
 	return 0;
 }
 
-static int parse_option(int c, const char *arg, const char *word, struct opts *o)
+static int parse_option(int c, const char *arg, const char *word, void *opts)
 {
+	struct opts *o = opts;
+
 	switch (c) {
 	case 'a':
 		return parse_bdf("a", arg, &o->bdf[0]);
 	case 'b':
 		return parse_bdf("b", arg, &o->bdf[1]);
-	case 't':
-		return parse_count("trials", arg, 1, &o->trials);
-	case 'w':
-		return parse_count("warmup", arg, 0, &o->warmup);
-	case 's':
-		return parse_count("spacing-us", arg, 0, &o->spacing_us);
-	case 'j':
-		o->json = arg;
-		return 0;
 	default:
-		fprintf(stderr, PROG ": unknown option or missing argument: '%s' (see --help)\n", word);
-		return EXIT_BAD_INPUT;
+		return bench_parse_run_option(PROG, c, arg, word, &o->run);
 	}
 }
 
@@ -177,27 +142,15 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	static const struct option longopts[] = {
 		{ "a", required_argument, NULL, 'a' },
 		{ "b", required_argument, NULL, 'b' },
-		{ "trials", required_argument, NULL, 't' },
-		{ "warmup", required_argument, NULL, 'w' },
-		{ "spacing-us", required_argument, NULL, 's' },
-		{ "json", required_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		BENCH_LONGOPTS_TRIALS,
+		BENCH_LONGOPTS_END,
 	};
-	int c;
+	int status;
 
-	*o = (struct opts){ { "0000:00:02.0", "0000:00:03.0" }, 2000, 100, 200, NULL };
-	opterr = 0;
-	while ((c = getopt_long_only(argc, argv, "", longopts, NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			return -1;
-		}
-		int status = parse_option(c, optarg, argv[optind - 1], o);
-
-		if (status)
-			return status;
-	}
+	*o = (struct opts){ { "0000:00:02.0", "0000:00:03.0" }, BENCH_RUN_OPTS_DEFAULT };
+	status = bench_getopt(argc, argv, longopts, usage, parse_option, o);
+	if (status)
+		return status;
 	if (optind < argc) {
 		fprintf(stderr, PROG ": unexpected argument '%s' (see --help)\n", argv[optind]);
 		return EXIT_BAD_INPUT;
@@ -218,24 +171,6 @@ static int sys_fail(const char *what, const struct port *p)
 	return EXIT_FAILURE;
 }
 
-/* The first entry of @dir that is not . or ..; false when there is none or @dir cannot be read. */
-static bool first_entry(const char *dir, char *name, size_t size)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e = NULL;
-	bool found;
-
-	if (!d)
-		return false;
-	while ((e = readdir(d)) && e->d_name[0] == '.')
-		;
-	found = e && strlen(e->d_name) < size;
-	if (found)
-		memcpy(name, e->d_name, strlen(e->d_name) + 1);
-	closedir(d);
-	return found;
-}
-
 /* The network interface the kernel created for the device: the entry of /sys/bus/pci/devices/BDF/net/. */
 static int find_ifname(struct port *p)
 {
@@ -247,7 +182,7 @@ static int find_ifname(struct port *p)
 		return EXIT_BAD_INPUT;
 	}
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/net", p->bdf);
-	if (!first_entry(path, p->ifname, sizeof(p->ifname))) {
+	if (!bench_first_entry(path, p->ifname, sizeof(p->ifname))) {
 		fprintf(stderr, PROG ": %s has no network interface: is it bound to the kernel's e1000e driver "
 				"(vmrun --keep-kernel-driver)?\n", p->bdf);
 		return EXIT_BAD_INPUT;
@@ -336,14 +271,6 @@ static int carrier(const struct port *p)
 	return c == '1';
 }
 
-static void sleep_ns(int64_t ns)
-{
-	struct timespec ts = { .tv_sec = ns / 1000000000LL, .tv_nsec = ns % 1000000000LL };
-
-	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
-		;
-}
-
 static int wait_carrier(const struct port ports[2])
 {
 	for (int waited = 0;; waited += 10) {
@@ -357,7 +284,7 @@ static int wait_carrier(const struct port ports[2])
 			fprintf(stderr, PROG ": no carrier on %s (%s) after %d ms\n", p->ifname, p->bdf, CARRIER_WAIT_MS);
 			return EXIT_FAILURE;
 		}
-		sleep_ns(10 * 1000000LL);
+		bench_sleep_ns(10 * 1000000LL);
 	}
 }
 
@@ -514,31 +441,30 @@ static int64_t round_trip(const struct port *a, const struct port *b, uint64_t r
 	}
 }
 
+/* What one trial needs: the two ports and the run id. */
+struct trial_ctx {
+	const struct port *ports;
+	uint64_t run;
+};
+
+static int64_t trial_round_trip(void *ctx, uint64_t seq)
+{
+	const struct trial_ctx *t = ctx;
+
+	return round_trip(&t->ports[0], &t->ports[1], t->run, seq);
+}
+
 /* Warmup then measured trials; each measured RTT (or TRIAL_LOST) goes to res->ns in trial order. */
 static int run_trials(const struct opts *o, const struct port ports[2], const struct reflector *r,
-		      struct results *res)
+		      struct bench_rtt *res)
 {
-	unsigned long total = o->warmup + o->trials, lost_in_a_row = 0;
+	struct trial_ctx ctx = { ports, r->run };
+	char lost_what[160];
+	struct bench_trials t = { PROG, &o->run, trial_round_trip, &ctx, &r->failed, lost_what };
 
-	for (unsigned long i = 0; i < total; i++) {
-		int64_t rtt = round_trip(&ports[0], &ports[1], r->run, i + 1);
-
-		if (rtt == TRIAL_ERROR || atomic_load(&r->failed))
-			return EXIT_FAILURE;
-		lost_in_a_row = rtt == TRIAL_LOST ? lost_in_a_row + 1 : 0;
-		if (lost_in_a_row == MAX_LOST_IN_A_ROW) {
-			fprintf(stderr, PROG ": %d frames in a row did not come back from %s to %s: giving up\n",
-				MAX_LOST_IN_A_ROW, ports[1].ifname, ports[0].ifname);
-			return EXIT_FAILURE;
-		}
-		if (i >= o->warmup) {
-			res->ns[i - o->warmup] = rtt;
-			res->lost += rtt == TRIAL_LOST;
-		}
-		if (o->spacing_us)
-			sleep_ns((int64_t)o->spacing_us * 1000);
-	}
-	return 0;
+	snprintf(lost_what, sizeof(lost_what), "frames in a row did not come back from %s to %s", ports[1].ifname,
+		 ports[0].ifname);
+	return bench_run_trials(&t, res);
 }
 
 /* Unique per run on this machine: the start time, with the pid for runs started in the same instant. */
@@ -550,17 +476,13 @@ static uint64_t run_id(void)
 	return ((uint64_t)getpid() << 40) ^ ((uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec);
 }
 
-static int measure(const struct opts *o, struct port ports[2], struct results *res)
+static int measure(const struct opts *o, struct port ports[2], struct bench_rtt *res)
 {
 	struct reflector r;
 	int status;
 
-	res->trials = o->trials;
-	res->ns = calloc(o->trials, sizeof(*res->ns));
-	if (!res->ns) {
-		fprintf(stderr, PROG ": out of memory for %lu samples\n", o->trials);
+	if (bench_rtt_alloc(PROG, res, o->run.trials))
 		return EXIT_FAILURE;
-	}
 	if (reflector_start(&r, &ports[1], run_id()))
 		return EXIT_FAILURE;
 	status = run_trials(o, ports, &r, res);
@@ -568,115 +490,37 @@ static int measure(const struct opts *o, struct port ports[2], struct results *r
 	return status;
 }
 
-/* ---- statistics and output ---- */
+/* ---- output ---- */
 
-static int cmp_i64(const void *x, const void *y)
+static void print_line(const struct port ports[2], const struct bench_rtt *res)
 {
-	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
-
-	return (a > b) - (a < b);
+	printf("kernel e1000e %s<->%s: trials %lu lost %lu", ports[0].ifname, ports[1].ifname, res->trials,
+	       res->lost);
+	if (res->returned)
+		bench_print_rtt_us(res);
+	else
+		printf(": no frame came back");
+	printf("\n");
 }
 
-/* Nearest-rank percentile of @n sorted samples, @permille in 1..1000, in microseconds. */
-static double percentile_us(const int64_t *sorted, size_t n, unsigned permille)
-{
-	size_t rank = (permille * n + 999) / 1000;
-
-	return (double)sorted[rank ? rank - 1 : 0] / 1000.0;
-}
-
-static int compute_stats(struct results *res)
-{
-	size_t n = 0;
-	int64_t *sorted = malloc((res->trials ? res->trials : 1) * sizeof(*sorted));
-
-	if (!sorted) {
-		fprintf(stderr, PROG ": out of memory for %lu samples\n", res->trials);
-		return EXIT_FAILURE;
-	}
-	for (unsigned long i = 0; i < res->trials; i++)
-		if (res->ns[i] != TRIAL_LOST)
-			sorted[n++] = res->ns[i];
-	if (n) {
-		qsort(sorted, n, sizeof(*sorted), cmp_i64);
-		res->p50 = percentile_us(sorted, n, 500);
-		res->p90 = percentile_us(sorted, n, 900);
-		res->p99 = percentile_us(sorted, n, 990);
-		res->p999 = percentile_us(sorted, n, 999);
-		res->max = percentile_us(sorted, n, 1000);
-	}
-	res->returned = n;
-	free(sorted);
-	return 0;
-}
-
-static void print_line(const struct port ports[2], const struct results *res)
-{
-	if (!res->returned) {
-		printf("kernel e1000e %s<->%s: trials %lu lost %lu: no frame came back\n", ports[0].ifname,
-		       ports[1].ifname, res->trials, res->lost);
-		return;
-	}
-	printf("kernel e1000e %s<->%s: trials %lu lost %lu rtt_us p50 %.1f p90 %.1f p99 %.1f p99.9 %.1f max %.1f\n",
-	       ports[0].ifname, ports[1].ifname, res->trials, res->lost, res->p50, res->p90, res->p99, res->p999,
-	       res->max);
-}
-
-/* A number in microseconds, serialized with nanosecond resolution (not json-c's 17 digits). */
-static json_object *json_us(double us)
-{
-	char s[32];
-
-	snprintf(s, sizeof(s), "%.3f", us);
-	return json_object_new_double_s(us, s);
-}
-
-static json_object *json_results(const struct results *res)
-{
-	json_object *k = json_object_new_object(), *samples = json_object_new_array();
-	bool any = res->returned > 0; /* no sample, no percentile: null */
-
-	json_object_object_add(k, "p50_us", any ? json_us(res->p50) : NULL);
-	json_object_object_add(k, "p90_us", any ? json_us(res->p90) : NULL);
-	json_object_object_add(k, "p99_us", any ? json_us(res->p99) : NULL);
-	json_object_object_add(k, "p999_us", any ? json_us(res->p999) : NULL);
-	json_object_object_add(k, "max_us", any ? json_us(res->max) : NULL);
-	json_object_object_add(k, "trials", json_object_new_int64((int64_t)res->trials));
-	json_object_object_add(k, "lost", json_object_new_int64((int64_t)res->lost));
-	for (unsigned long i = 0; i < res->trials; i++)
-		if (res->ns[i] != TRIAL_LOST)
-			json_object_array_add(samples, json_us((double)res->ns[i] / 1000.0));
-	json_object_object_add(k, "samples_us", samples);
-	return k;
-}
-
-static int write_json(const char *file, const struct results *res)
+static int write_json(const char *file, const struct bench_rtt *res)
 {
 	json_object *root = json_object_new_object(), *rtt = json_object_new_object();
-	FILE *f = fopen(file, "w");
-	int status = 0;
+	json_object *k = json_object_new_object();
 
-	json_object_object_add(rtt, "kernel", json_results(res));
+	bench_json_add_stats(k, res);
+	bench_json_add_samples(k, res);
+	json_object_object_add(rtt, "kernel", k);
 	json_object_object_add(root, "rtt", rtt);
-	if (!f || fprintf(f, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_SPACED)) < 0 ||
-	    fflush(f) || ferror(f)) {
-		fprintf(stderr, PROG ": cannot write %s: %s\n", file, strerror(errno));
-		status = EXIT_FAILURE;
-	}
-	if (f && fclose(f) && !status) {
-		fprintf(stderr, PROG ": cannot write %s: %s\n", file, strerror(errno));
-		status = EXIT_FAILURE;
-	}
-	json_object_put(root);
-	return status;
+	return bench_write_json(PROG, file, root);
 }
 
-static int report(const struct opts *o, const struct port ports[2], struct results *res)
+static int report(const struct opts *o, const struct port ports[2], struct bench_rtt *res)
 {
-	if (compute_stats(res))
+	if (bench_rtt_stats(PROG, res))
 		return EXIT_FAILURE;
 	print_line(ports, res);
-	if (o->json && write_json(o->json, res))
+	if (o->run.json && write_json(o->run.json, res))
 		return EXIT_FAILURE;
 	return (res->trials - res->lost) * 10 >= res->trials * 9 ? 0 : EXIT_FAILURE;
 }
@@ -697,7 +541,7 @@ static int setup(const struct opts *o, struct port ports[2])
 int main(int argc, char **argv)
 {
 	struct port ports[2] = { { .fd = -1 }, { .fd = -1 } };
-	struct results res = { 0 };
+	struct bench_rtt res = { 0 };
 	struct opts o;
 	int status = parse_args(argc, argv, &o);
 

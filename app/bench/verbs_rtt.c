@@ -32,12 +32,9 @@
  * Exit status: 0 when every measured trial came back and the frames crossed the NICs; 1 otherwise or on a
  * system error; 2 on bad input (malformed option, no such rxe device, no RoCE v2 IPv4 GID).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
-#include <json-c/json.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -52,7 +49,7 @@
 #include <arpa/inet.h>
 #include <infiniband/verbs.h>
 
-enum { EXIT_BAD_INPUT = 2 };
+#include "bench_common.h"
 
 #define PROG "verbs_rtt"
 #define MSG_LEN 64
@@ -61,19 +58,15 @@ enum { EXIT_BAD_INPUT = 2 };
 #define RECV_DEPTH 16		/* receives kept posted on each side */
 #define SEND_DEPTH 16
 #define WAIT_TIMEOUT_MS 1000	/* the bound on one trial's wait, and the reflector's stop-flag check */
-#define MAX_LOST_IN_A_ROW 10
-#define MAX_COUNT 10000000UL
 #define IMM_STOP 0xffffffffu	/* immediate data of the message that stops the reflector */
 #define IMM_SINK 0x40000000u	/* flag in the immediate data: the reflector only receives it (idle window) */
 #define IDLE_RATE 1000		/* messages per second in the second idle window */
 
-enum { TRIAL_LOST = -1, TRIAL_ERROR = -2 };
-
 struct opts {
 	const char *dev[2];
 	const char *bdf[2];
-	unsigned long trials, warmup, spacing_us, idle_ms;
-	const char *json;
+	struct bench_run_opts run;
+	unsigned long idle_ms;
 };
 
 /* One side: an rxe device, its RC QP, and the wait state. */
@@ -101,9 +94,7 @@ struct reflector {
 };
 
 struct results {
-	unsigned long trials, lost, returned;
-	int64_t *ns;
-	double p50, p90, p99, p999, max;
+	struct bench_rtt rtt;
 	double idle_pct, idle_pct_rate;
 	unsigned long idle_wakeups, rate_sent;	/* wake-ups in the quiet window; messages sent in the other */
 	uint64_t pkts[2][2];	/* [port][tx, rx] over the measured trials */
@@ -121,22 +112,10 @@ static void usage(FILE *f)
 		   " --idle-ms 1000\n");
 }
 
-static int parse_count(const char *opt, const char *s, unsigned long min, unsigned long *out)
+static int parse_option(int c, const char *arg, const char *word, void *opts)
 {
-	char *end;
+	struct opts *o = opts;
 
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	if (s[0] < '0' || s[0] > '9' || *end || errno || *out < min || *out > MAX_COUNT) {
-		fprintf(stderr, PROG ": --%s takes a whole number from %lu to %lu, not '%s'\n", opt, min, MAX_COUNT,
-			s);
-		return EXIT_BAD_INPUT;
-	}
-	return 0;
-}
-
-static int parse_option(int c, const char *arg, const char *word, struct opts *o)
-{
 	switch (c) {
 	case 'A':
 		o->dev[0] = arg;
@@ -150,20 +129,10 @@ static int parse_option(int c, const char *arg, const char *word, struct opts *o
 	case 'b':
 		o->bdf[1] = arg;
 		return 0;
-	case 't':
-		return parse_count("trials", arg, 1, &o->trials);
-	case 'w':
-		return parse_count("warmup", arg, 0, &o->warmup);
-	case 's':
-		return parse_count("spacing-us", arg, 0, &o->spacing_us);
 	case 'i':
-		return parse_count("idle-ms", arg, 10, &o->idle_ms);
-	case 'j':
-		o->json = arg;
-		return 0;
+		return bench_parse_count(PROG, "idle-ms", arg, 10, &o->idle_ms);
 	default:
-		fprintf(stderr, PROG ": unknown option or missing argument: '%s' (see --help)\n", word);
-		return EXIT_BAD_INPUT;
+		return bench_parse_run_option(PROG, c, arg, word, &o->run);
 	}
 }
 
@@ -175,28 +144,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "dev-b", required_argument, NULL, 'B' },
 		{ "a", required_argument, NULL, 'a' },
 		{ "b", required_argument, NULL, 'b' },
-		{ "trials", required_argument, NULL, 't' },
-		{ "warmup", required_argument, NULL, 'w' },
-		{ "spacing-us", required_argument, NULL, 's' },
+		BENCH_LONGOPTS_TRIALS,
 		{ "idle-ms", required_argument, NULL, 'i' },
-		{ "json", required_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		BENCH_LONGOPTS_END,
 	};
-	int c;
+	int status;
 
-	*o = (struct opts){ { NULL, NULL }, { "0000:00:02.0", "0000:00:03.0" }, 2000, 100, 200, 1000, NULL };
-	opterr = 0;
-	while ((c = getopt_long_only(argc, argv, "", longopts, NULL)) != -1) {
-		if (c == 'h') {
-			usage(stdout);
-			return -1;
-		}
-		int status = parse_option(c, optarg, argv[optind - 1], o);
-
-		if (status)
-			return status;
-	}
+	*o = (struct opts){ { NULL, NULL }, { "0000:00:02.0", "0000:00:03.0" }, BENCH_RUN_OPTS_DEFAULT, 1000 };
+	status = bench_getopt(argc, argv, longopts, usage, parse_option, o);
+	if (status)
+		return status;
 	if (optind < argc || !o->dev[0] || !o->dev[1]) {
 		fprintf(stderr, PROG ": %s (see --help)\n", optind < argc ? "unexpected argument" :
 			"--dev-a and --dev-b name the two rxe devices (rdma link show)");
@@ -217,14 +174,6 @@ static int64_t now_ns(clockid_t clk)
 
 	clock_gettime(clk, &t);
 	return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
-static void sleep_ns(int64_t ns)
-{
-	struct timespec ts = { .tv_sec = ns / 1000000000LL, .tv_nsec = ns % 1000000000LL };
-
-	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
-		;
 }
 
 /* ---- devices ---- */
@@ -561,29 +510,18 @@ static int64_t round_trip(struct side *a, uint32_t seq)
 	}
 }
 
-static int run_trials(const struct opts *o, struct side *a, const struct reflector *r, struct results *res)
+static int64_t trial_round_trip(void *a, uint64_t seq)
 {
-	unsigned long total = o->warmup + o->trials, lost_in_a_row = 0;
+	return round_trip(a, (uint32_t)seq);
+}
 
-	for (unsigned long i = 0; i < total; i++) {
-		int64_t rtt = round_trip(a, (uint32_t)(i + 1));
+static int run_trials(const struct opts *o, struct side *a, const struct reflector *r, struct bench_rtt *res)
+{
+	char lost_what[160];
+	struct bench_trials t = { PROG, &o->run, trial_round_trip, a, &r->failed, lost_what };
 
-		if (rtt == TRIAL_ERROR || atomic_load(&r->failed))
-			return EXIT_FAILURE;
-		lost_in_a_row = rtt == TRIAL_LOST ? lost_in_a_row + 1 : 0;
-		if (lost_in_a_row == MAX_LOST_IN_A_ROW) {
-			fprintf(stderr, PROG ": %d messages in a row did not come back from %s: giving up\n",
-				MAX_LOST_IN_A_ROW, r->b->name);
-			return EXIT_FAILURE;
-		}
-		if (i >= o->warmup) {
-			res->ns[i - o->warmup] = rtt;
-			res->lost += rtt == TRIAL_LOST;
-		}
-		if (o->spacing_us)
-			sleep_ns((int64_t)o->spacing_us * 1000);
-	}
-	return 0;
+	snprintf(lost_what, sizeof(lost_what), "messages in a row did not come back from %s", r->b->name);
+	return bench_run_trials(&t, res);
 }
 
 static void sleep_until_ns(int64_t t)
@@ -642,7 +580,7 @@ static int idle_window(struct side *a, const struct reflector *r, unsigned long 
 	sleep_until_ns(end);
 	*pct = 100.0 * (double)(now_ns(clk) - c0) / (double)(now_ns(CLOCK_MONOTONIC) - w0);
 	for (int64_t t = now_ns(CLOCK_MONOTONIC); a->sends_out && now_ns(CLOCK_MONOTONIC) - t < 1000000000LL;
-	     sleep_ns(1000000))
+	     bench_sleep_ns(1000000))
 		if (drain(a))
 			return EXIT_FAILURE;
 	return 0;
@@ -689,22 +627,9 @@ static uint64_t counter(const char *ifname, const char *what)
 static int ifname_of(const char *bdf, char *name, size_t size)
 {
 	char path[128];
-	struct dirent *e;
-	DIR *d;
-	int rc = -1;
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/net", bdf);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((e = readdir(d)) && e->d_name[0] == '.')
-		;
-	if (e && strlen(e->d_name) < size) {
-		memcpy(name, e->d_name, strlen(e->d_name) + 1);
-		rc = 0;
-	}
-	closedir(d);
-	return rc;
+	return bench_first_entry(path, name, size) ? 0 : -1;
 }
 
 struct nics {
@@ -753,17 +678,13 @@ static int measure(const struct opts *o, struct side s[2], const struct nics *ni
 	struct nics n = *nics;
 	int status;
 
-	res->trials = o->trials;
-	res->ns = calloc(o->trials, sizeof(*res->ns));
-	if (!res->ns) {
-		fprintf(stderr, PROG ": out of memory for %lu samples\n", o->trials);
+	if (bench_rtt_alloc(PROG, &res->rtt, o->run.trials))
 		return EXIT_FAILURE;
-	}
 	if (reflector_start(&r, &s[1]))
 		return EXIT_FAILURE;
 	nics_snap(&n, n.base, &n.lo);
-	status = run_trials(o, &s[0], &r, res);
-	nics_delta(&n, o->warmup + o->trials, res);
+	status = run_trials(o, &s[0], &r, &res->rtt);
+	nics_delta(&n, o->run.warmup + o->run.trials, res);
 	if (!status) {
 		unsigned long w0 = s[1].wakeups;
 
@@ -778,53 +699,12 @@ static int measure(const struct opts *o, struct side s[2], const struct nics *ni
 
 /* ---- statistics and output ---- */
 
-static int cmp_i64(const void *x, const void *y)
-{
-	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
-
-	return (a > b) - (a < b);
-}
-
-/* Nearest-rank percentile of @n sorted samples, @permille in 1..1000, in microseconds. */
-static double percentile_us(const int64_t *sorted, size_t n, unsigned permille)
-{
-	size_t rank = (permille * n + 999) / 1000;
-
-	return (double)sorted[rank ? rank - 1 : 0] / 1000.0;
-}
-
-static int compute_stats(struct results *res)
-{
-	size_t n = 0;
-	int64_t *sorted = malloc((res->trials ? res->trials : 1) * sizeof(*sorted));
-
-	if (!sorted) {
-		fprintf(stderr, PROG ": out of memory for %lu samples\n", res->trials);
-		return EXIT_FAILURE;
-	}
-	for (unsigned long i = 0; i < res->trials; i++)
-		if (res->ns[i] != TRIAL_LOST)
-			sorted[n++] = res->ns[i];
-	if (n) {
-		qsort(sorted, n, sizeof(*sorted), cmp_i64);
-		res->p50 = percentile_us(sorted, n, 500);
-		res->p90 = percentile_us(sorted, n, 900);
-		res->p99 = percentile_us(sorted, n, 990);
-		res->p999 = percentile_us(sorted, n, 999);
-		res->max = percentile_us(sorted, n, 1000);
-	}
-	res->returned = n;
-	free(sorted);
-	return 0;
-}
-
 static void print_lines(const struct side s[2], const struct nics *n, const struct results *res)
 {
 	printf("verbs rc %s(%s)<->%s(%s): trials %lu lost %lu", s[0].name, n->ifname[0], s[1].name, n->ifname[1],
-	       res->trials, res->lost);
-	if (res->returned)
-		printf(" rtt_us p50 %.1f p90 %.1f p99 %.1f p99.9 %.1f max %.1f", res->p50, res->p90, res->p99,
-		       res->p999, res->max);
+	       res->rtt.trials, res->rtt.lost);
+	if (res->rtt.returned)
+		bench_print_rtt_us(&res->rtt);
 	printf("\nverbs rc packets %s tx %" PRIu64 " rx %" PRIu64 ", %s tx %" PRIu64 " rx %" PRIu64 ", lo rx %" PRIu64
 	       ": %s\n", n->ifname[0], res->pkts[0][0], res->pkts[0][1], n->ifname[1], res->pkts[1][0],
 	       res->pkts[1][1], res->lo_pkts, res->crossed ? "crossed the NICs" : "DID NOT cross the NICs");
@@ -832,38 +712,19 @@ static void print_lines(const struct side s[2], const struct nics *n, const stru
 	       res->idle_pct, res->idle_wakeups, res->idle_pct_rate, IDLE_RATE, res->rate_sent);
 }
 
-/* A number in microseconds, serialized with nanosecond resolution (not json-c's 17 digits). */
-static json_object *json_us(double us)
-{
-	char s[32];
-
-	snprintf(s, sizeof(s), "%.3f", us);
-	return json_object_new_double_s(us, s);
-}
-
 static json_object *json_rtt(const struct results *res)
 {
-	json_object *k = json_object_new_object(), *samples = json_object_new_array(), *p = json_object_new_object();
-	bool any = res->returned > 0;
+	json_object *k = json_object_new_object(), *p = json_object_new_object();
 	static const char *const names[2][2] = { { "a_tx", "a_rx" }, { "b_tx", "b_rx" } };
 
-	json_object_object_add(k, "p50_us", any ? json_us(res->p50) : NULL);
-	json_object_object_add(k, "p90_us", any ? json_us(res->p90) : NULL);
-	json_object_object_add(k, "p99_us", any ? json_us(res->p99) : NULL);
-	json_object_object_add(k, "p999_us", any ? json_us(res->p999) : NULL);
-	json_object_object_add(k, "max_us", any ? json_us(res->max) : NULL);
-	json_object_object_add(k, "trials", json_object_new_int64((int64_t)res->trials));
-	json_object_object_add(k, "lost", json_object_new_int64((int64_t)res->lost));
+	bench_json_add_stats(k, &res->rtt);
 	for (int i = 0; i < 2; i++)
 		for (int j = 0; j < 2; j++)
 			json_object_object_add(p, names[i][j], json_object_new_int64((int64_t)res->pkts[i][j]));
 	json_object_object_add(p, "lo_rx", json_object_new_int64((int64_t)res->lo_pkts));
 	json_object_object_add(p, "crossed_nics", json_object_new_boolean(res->crossed));
 	json_object_object_add(k, "nic_packets", p);
-	for (unsigned long i = 0; i < res->trials; i++)
-		if (res->ns[i] != TRIAL_LOST)
-			json_object_array_add(samples, json_us((double)res->ns[i] / 1000.0));
-	json_object_object_add(k, "samples_us", samples);
+	bench_json_add_samples(k, &res->rtt);
 	return k;
 }
 
@@ -871,8 +732,6 @@ static int write_json(const char *file, const struct results *res)
 {
 	json_object *root = json_object_new_object(), *rtt = json_object_new_object();
 	json_object *idle = json_object_new_object(), *m = json_object_new_object();
-	FILE *f = fopen(file, "w");
-	int status = 0;
 
 	json_object_object_add(rtt, "verbs_rc_event", json_rtt(res));
 	json_object_object_add(root, "rtt", rtt);
@@ -882,31 +741,21 @@ static int write_json(const char *file, const struct results *res)
 	json_object_object_add(m, "sent_1000pps", json_object_new_int64((int64_t)res->rate_sent));
 	json_object_object_add(idle, "verbs_rc_event", m);
 	json_object_object_add(root, "idle", idle);
-	if (!f || fprintf(f, "%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_SPACED)) < 0 ||
-	    fflush(f) || ferror(f)) {
-		fprintf(stderr, PROG ": cannot write %s: %s\n", file, strerror(errno));
-		status = EXIT_FAILURE;
-	}
-	if (f && fclose(f) && !status) {
-		fprintf(stderr, PROG ": cannot write %s: %s\n", file, strerror(errno));
-		status = EXIT_FAILURE;
-	}
-	json_object_put(root);
-	return status;
+	return bench_write_json(PROG, file, root);
 }
 
 static int report(const struct opts *o, const struct side s[2], const struct nics *n, struct results *res)
 {
-	if (compute_stats(res))
+	if (bench_rtt_stats(PROG, &res->rtt))
 		return EXIT_FAILURE;
 	print_lines(s, n, res);
-	if (o->json && write_json(o->json, res))
+	if (o->run.json && write_json(o->run.json, res))
 		return EXIT_FAILURE;
 	if (!res->crossed)
 		fprintf(stderr, PROG ": the NICs' packet counters moved by less than the %lu messages (or lo's by "
 				"more): the traffic did not cross the NICs; check the policy routing "
-				"(app/bench/rxe-setup.sh)\n", o->warmup + o->trials);
-	return res->lost == 0 && res->crossed ? 0 : EXIT_FAILURE;
+				"(app/bench/rxe-setup.sh)\n", o->run.warmup + o->run.trials);
+	return res->rtt.lost == 0 && res->crossed ? 0 : EXIT_FAILURE;
 }
 
 int main(int argc, char **argv)
@@ -930,6 +779,6 @@ int main(int argc, char **argv)
 		status = report(&o, s, &n, &res);
 	for (int i = 0; i < 2; i++)
 		side_close(&s[i]);
-	free(res.ns);
+	free(res.rtt.ns);
 	return status;
 }

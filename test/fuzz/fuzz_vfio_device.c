@@ -27,6 +27,7 @@
 
 #include "fuzz_common.h"
 #include "fuzz_vfio.h"
+#include "fuzz_vfio_access.h"
 #include "test/unit/fake_vfio.h"
 #include "upci/config.h"
 #include "upci/device.h"
@@ -40,7 +41,6 @@
 static struct fake_vfio f;
 static struct fake_region defaults[FAKE_NUM_REGIONS];
 static uint8_t default_cfg[4096];
-static struct upci_kernel_ops base; /* the fake's calls, which the checking ones below wrap */
 static int device_fds[4] = { -1, -1, -1, -1 };
 
 static bool is_device_fd(int fd)
@@ -80,9 +80,8 @@ static void check_access(const char *what, size_t len, off_t off, bool mmap)
 static int w_open(const char *path, int flags, mode_t mode)
 {
 	int fd = base.open(path, flags, mode);
-	size_t n = strlen(path), c = strlen("/dev/vfio/devices/vfio0");
 
-	if (fd >= 0 && n >= c && !strcmp(path + n - c, "/dev/vfio/devices/vfio0"))
+	if (fd >= 0 && is_device_cdev(path))
 		note_device_fd(fd);
 	return fd;
 }
@@ -104,27 +103,6 @@ static int w_ioctl(int fd, unsigned long req, void *arg)
 	return rc;
 }
 
-static ssize_t w_pread(int fd, void *buf, size_t len, off_t off)
-{
-	if (is_device_fd(fd))
-		check_access("pread", len, off, false);
-	return base.pread(fd, buf, len, off);
-}
-
-static ssize_t w_pwrite(int fd, const void *buf, size_t len, off_t off)
-{
-	if (is_device_fd(fd))
-		check_access("pwrite", len, off, false);
-	return base.pwrite(fd, buf, len, off);
-}
-
-static void *w_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
-{
-	if (is_device_fd(fd))
-		check_access("mmap", len, off, true);
-	return base.mmap(addr, len, prot, flags, fd, off);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc, (void)argv;
@@ -134,13 +112,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			abort();
 	memcpy(defaults, f.regions, sizeof(defaults));
 	fake_region_peek(&f, VFIO_PCI_CONFIG_REGION_INDEX, 0, default_cfg, sizeof(default_cfg));
-	base = f.sys.ops;
-	f.sys.ops.open = w_open;
-	f.sys.ops.close = w_close;
-	f.sys.ops.ioctl = w_ioctl;
-	f.sys.ops.pread = w_pread;
-	f.sys.ops.pwrite = w_pwrite;
-	f.sys.ops.mmap = w_mmap;
+	fuzz_vfio_access_install(&f, w_open, w_close, w_ioctl);
 	return 0;
 }
 
@@ -317,9 +289,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct input in = { data, size };
 	struct upci_dev_opts opts = { 0 };
-	struct upci_dev *dev = NULL;
+	struct upci_dev *dev;
 	uint8_t mode = take8(&in), npatch;
-	int rc;
 
 	opts.backend = mode & 1 ? UPCI_BACKEND_IOMMUFD : UPCI_BACKEND_TYPE1;
 	for (unsigned i = 0; i < FAKE_NUM_REGIONS; i++)
@@ -333,15 +304,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		fake_region_poke(&f, VFIO_PCI_CONFIG_REGION_INDEX, off, &v, 1);
 	}
-	f.irq_type = -1;
-	f.req_eventfd = -1;
-
-	rc = upci_dev_open(FAKE_BDF, &opts, &dev);
-	if (rc) {
-		CHECK(rc < 0 && !dev, "open rc %d", rc);
-		check_nothing_left("failed open");
+	dev = fuzz_vfio_open_device(&f, &opts);
+	if (!dev)
 		return 0;
-	}
 	check_regions(dev);
 	check_caps(dev, 0x11, 0x0001);
 	check_caps(dev, take8(&in), take16(&in));

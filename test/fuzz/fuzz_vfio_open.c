@@ -26,6 +26,7 @@
 
 #include "fuzz_common.h"
 #include "fuzz_vfio.h"
+#include "fuzz_vfio_access.h"
 #include "lib/vfio_bus/uapi_compat.h"
 #include "test/unit/fake_vfio.h"
 #include "upci/device.h"
@@ -34,7 +35,6 @@
 #include "upci/region.h"
 
 static struct fake_vfio f;
-static struct upci_kernel_ops base;
 static struct input *in;             /* the current input: each reply takes its decisions from it */
 static int device_fd = -1;
 
@@ -250,11 +250,15 @@ static int w_ioctl(int fd, unsigned long req, void *arg)
 static int w_open(const char *path, int flags, mode_t mode)
 {
 	int fd = base.open(path, flags, mode);
-	size_t n = strlen(path), c = strlen("/dev/vfio/devices/vfio0");
 
-	if (fd >= 0 && n >= c && !strcmp(path + n - c, "/dev/vfio/devices/vfio0"))
+	if (fd >= 0 && is_device_cdev(path))
 		device_fd = fd;
 	return fd;
+}
+
+static bool is_device_fd(int fd)
+{
+	return fd == device_fd;
 }
 
 static int w_close(int fd)
@@ -283,38 +287,11 @@ static void check_access(const char *what, size_t len, off_t off, bool mmap)
 	      (unsigned long long)o);
 }
 
-static ssize_t w_pread(int fd, void *buf, size_t len, off_t off)
-{
-	if (fd == device_fd)
-		check_access("pread", len, off, false);
-	return base.pread(fd, buf, len, off);
-}
-
-static ssize_t w_pwrite(int fd, const void *buf, size_t len, off_t off)
-{
-	if (fd == device_fd)
-		check_access("pwrite", len, off, false);
-	return base.pwrite(fd, buf, len, off);
-}
-
-static void *w_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
-{
-	if (fd == device_fd && fd >= 0)
-		check_access("mmap", len, off, true);
-	return base.mmap(addr, len, prot, flags, fd, off);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc, (void)argv;
 	fuzz_vfio_init(&f);
-	base = f.sys.ops;
-	f.sys.ops.open = w_open;
-	f.sys.ops.close = w_close;
-	f.sys.ops.ioctl = w_ioctl;
-	f.sys.ops.pread = w_pread;
-	f.sys.ops.pwrite = w_pwrite;
-	f.sys.ops.mmap = w_mmap;
+	fuzz_vfio_access_install(&f, w_open, w_close, w_ioctl);
 	return 0;
 }
 
@@ -381,21 +358,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct input cur = { data, size };
 	struct upci_dev_opts opts = { 0 };
-	struct upci_dev *dev = NULL;
-	int rc;
+	struct upci_dev *dev;
 
 	in = &cur;
 	memset(told, 0, sizeof(told));
 	opts.backend = take8(in) & 1 ? UPCI_BACKEND_IOMMUFD : UPCI_BACKEND_TYPE1;
-	f.irq_type = -1;
-	f.req_eventfd = -1;
-
-	rc = upci_dev_open(FAKE_BDF, &opts, &dev);
-	if (rc) {
-		CHECK(rc < 0 && !dev, "open rc %d", rc);
-		check_nothing_left("failed open");
+	dev = fuzz_vfio_open_device(&f, &opts);
+	if (!dev)
 		return 0;
-	}
 	check_ranges(upci_dev_iommu(dev));
 	check_dma(upci_dev_iommu(dev), (size_t)(take8(in) + 1) * 4096);
 	check_vectors(dev);

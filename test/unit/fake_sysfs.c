@@ -67,6 +67,30 @@ void fake_sysfs_cleanup(struct fake_sysfs *f)
 	nftw(f->root, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+void fake_sysfs_add_testbed(struct fake_sysfs *f, const char *driver_03)
+{
+	fake_sysfs_add_pci(f, "0000:00:03.0", 0x8086, 0x10d3, 0x020000, driver_03, 4);
+	fake_sysfs_add_pci(f, "0000:00:02.0", 0x8086, 0x10d3, 0x020000, "vfio-pci", 3);
+	fake_sysfs_add_pci(f, "0000:00:00.0", 0x8086, 0x29c0, 0x060000, NULL, 0);
+}
+
+struct fake_sysfs *fake_sysfs_new(void)
+{
+	struct fake_sysfs *f = calloc(1, sizeof(*f));
+
+	if (f && fake_sysfs_init(f)) {
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+void fake_sysfs_free(struct fake_sysfs *f)
+{
+	fake_sysfs_cleanup(f);
+	free(f);
+}
+
 void fake_sysfs_mkdir(struct fake_sysfs *f, const char *rel)
 {
 	char path[512];

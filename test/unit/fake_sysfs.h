@@ -17,6 +17,10 @@ struct fake_sysfs {
 int fake_sysfs_init(struct fake_sysfs *f);
 /* Remove the tree and restore the real kernel. */
 void fake_sysfs_cleanup(struct fake_sysfs *f);
+/* fake_sysfs_init() on a tree of its own on the heap, for a group's setup. Return: the tree, or NULL. */
+struct fake_sysfs *fake_sysfs_new(void);
+/* fake_sysfs_cleanup() and free a tree of fake_sysfs_new(). */
+void fake_sysfs_free(struct fake_sysfs *f);
 /* Write @content to @rel (parent directories created). */
 void fake_sysfs_write(struct fake_sysfs *f, const char *rel, const char *content);
 /* Make @rel a symlink to @target. */
@@ -29,5 +33,10 @@ void fake_sysfs_mkdir(struct fake_sysfs *f, const char *rel);
  */
 void fake_sysfs_add_pci(struct fake_sysfs *f, const char *bdf, unsigned vendor, unsigned device, unsigned cls,
 			const char *driver, int group);
+/*
+ * The test VM's PCI devices, added in this order (not the address order): an 82574L at 0000:00:03.0 on
+ * @driver_03 in group 4, one at 0000:00:02.0 on vfio-pci in group 3, the host bridge 0000:00:00.0 (no driver).
+ */
+void fake_sysfs_add_testbed(struct fake_sysfs *f, const char *driver_03);
 
 #endif

@@ -293,6 +293,13 @@ static void add_dev(const char *bdf, unsigned cls, const char *driver, const cha
 	sim_devs[n_sim++] = (struct sim_dev){ bdf, native, group };
 }
 
+/* 0000:00:02.0 and 0000:00:02.1, both on e1000e, in IOMMU group 5. */
+static void add_group_of_two(void)
+{
+	add_dev("0000:00:02.0", 0x020000, "e1000e", "e1000e", 5);
+	add_dev("0000:00:02.1", 0x020000, "e1000e", "e1000e", 5);
+}
+
 static void add_driver(const char *name)
 {
 	char rel[256];
@@ -338,6 +345,8 @@ static int teardown(void **state)
 	return 0;
 }
 
+static const char *const first_nic[] = { "0000:00:02.0" };
+
 static struct bind_request request(int n, const char *const *bdfs)
 {
 	struct bind_request r = { .n = n, .state_path = STATE };
@@ -374,6 +383,15 @@ static int count_lines(const char *s)
 	return n;
 }
 
+/* The state file holds @n devices. */
+static void assert_on_record(int n)
+{
+	struct bind_state st;
+
+	assert_int_equal(bind_state_load(STATE, &st), 0);
+	assert_int_equal(st.n, n);
+}
+
 static bool state_exists(void)
 {
 	char full[600];
@@ -387,13 +405,11 @@ static bool state_exists(void)
 
 static void viability_refusal_names_each_member(void **state)
 {
-	static const char *const one[] = { "0000:00:02.0" };
-	struct bind_request req = request(1, one);
+	struct bind_request req = request(1, first_nic);
 	static struct bind_report rep;
 	(void)state;
 
-	add_dev("0000:00:02.0", 0x020000, "e1000e", "e1000e", 5);
-	add_dev("0000:00:02.1", 0x020000, "e1000e", "e1000e", 5);
+	add_group_of_two();
 	add_dev("0000:00:02.2", 0x040300, "snd_hda_intel", "snd_hda_intel", 5);
 	add_dev("0000:00:01.0", 0x060400, "pcieport", "pcieport", 5); /* a bridge's port driver is fine */
 	assert_int_equal(bind_devices(&req, &rep), -EBUSY);
@@ -416,14 +432,12 @@ static void viability_refusal_names_each_member(void **state)
 
 static void group_binds_the_whole_group(void **state)
 {
-	static const char *const one[] = { "0000:00:02.0" };
-	struct bind_request req = request(1, one);
+	struct bind_request req = request(1, first_nic);
 	static struct bind_report rep;
 	struct bind_state st;
 	(void)state;
 
-	add_dev("0000:00:02.0", 0x020000, "e1000e", "e1000e", 5);
-	add_dev("0000:00:02.1", 0x020000, "e1000e", "e1000e", 5);
+	add_group_of_two();
 	add_dev("0000:00:02.2", 0x040300, "snd_hda_intel", "snd_hda_intel", 5);
 	add_dev("0000:00:01.0", 0x060400, "pcieport", "pcieport", 5);
 	req.group = true;
@@ -498,6 +512,8 @@ static void add_three_groups(void)
 	sim_set_override("0000:00:04.0", "e1000e\n", 7);               /* an override someone set */
 }
 
+static const char *const three_groups[] = { "0000:00:02.0", "0000:00:03.0", "0000:00:04.0" };
+
 static void assert_as_found(void)
 {
 	assert_driver("0000:00:02.0", "e1000e");
@@ -510,10 +526,8 @@ static void assert_as_found(void)
 
 static void failing_bind_rolls_back(void **state)
 {
-	static const char *const bdfs[] = { "0000:00:02.0", "0000:00:03.0", "0000:00:04.0" };
-	struct bind_request req = request(3, bdfs);
+	struct bind_request req = request(3, three_groups);
 	static struct bind_report rep;
-	struct bind_state st;
 	(void)state;
 
 	add_three_groups();
@@ -526,14 +540,12 @@ static void failing_bind_rolls_back(void **state)
 	assert_int_equal(rep.res[2].action, BIND_ROLLED_BACK);
 	assert_non_null(strstr(log_text, "0000:00:04.0: writing '0000:00:04.0' to /sys/bus/pci/drivers/vfio-pci/bind failed"));
 	assert_int_equal(count_lines(log_text), 1);
-	assert_int_equal(bind_state_load(STATE, &st), 0);
-	assert_int_equal(st.n, 0); /* nothing left on record */
+	assert_on_record(0); /* nothing left on record */
 }
 
 static void every_failing_step_leaves_all_as_found(void **state)
 {
-	static const char *const bdfs[] = { "0000:00:02.0", "0000:00:03.0", "0000:00:04.0" };
-	struct bind_request req = request(3, bdfs);
+	struct bind_request req = request(3, three_groups);
 	static struct bind_report rep;
 	int total, rc;
 	(void)state;
@@ -560,10 +572,8 @@ static void every_failing_step_leaves_all_as_found(void **state)
 /* A later step of the caller failed (giving the nodes away): bind_undo() puts back what the bind moved. */
 static void undo_puts_back_what_the_bind_moved(void **state)
 {
-	static const char *const bdfs[] = { "0000:00:02.0", "0000:00:03.0", "0000:00:04.0" };
-	struct bind_request req = request(3, bdfs);
+	struct bind_request req = request(3, three_groups);
 	static struct bind_report rep;
-	struct bind_state st;
 	(void)state;
 
 	add_three_groups();
@@ -573,8 +583,7 @@ static void undo_puts_back_what_the_bind_moved(void **state)
 	bind_undo(&rep, STATE);
 	assert_as_found();
 	assert_int_equal(rep.res[1].action, BIND_ROLLED_BACK);
-	assert_int_equal(bind_state_load(STATE, &st), 0);
-	assert_int_equal(st.n, 0);
+	assert_on_record(0);
 }
 
 static void failing_restore_goes_back_to_vfio(void **state)
@@ -582,7 +591,6 @@ static void failing_restore_goes_back_to_vfio(void **state)
 	static const char *const bdfs[] = { "0000:00:02.0", "0000:00:04.0" };
 	struct bind_request req = request(2, bdfs);
 	static struct bind_report rep;
-	struct bind_state st;
 	(void)state;
 
 	add_three_groups();
@@ -594,8 +602,7 @@ static void failing_restore_goes_back_to_vfio(void **state)
 	assert_driver("0000:00:02.0", "vfio-pci");
 	assert_driver("0000:00:04.0", "vfio-pci");
 	assert_override("0000:00:02.0", "vfio-pci");
-	assert_int_equal(bind_state_load(STATE, &st), 0);
-	assert_int_equal(st.n, 2); /* still on record: a later restore can finish */
+	assert_on_record(2); /* still on record: a later restore can finish */
 	assert_int_equal(restore_devices(&req, &rep), 0);
 	assert_driver("0000:00:02.0", "e1000e");
 	assert_override("0000:00:04.0", "e1000e");
@@ -653,10 +660,8 @@ static void malformed_state_refused(void **state)
 
 static void restore_from_the_state_file(void **state)
 {
-	static const char *const bdfs[] = { "0000:00:02.0", "0000:00:03.0", "0000:00:04.0" };
-	struct bind_request req = request(3, bdfs), all = { .state_path = STATE };
+	struct bind_request req = request(3, three_groups), all = { .state_path = STATE };
 	static struct bind_report rep;
-	struct bind_state st;
 	(void)state;
 
 	add_three_groups();
@@ -671,8 +676,7 @@ static void restore_from_the_state_file(void **state)
 	assert_as_found();
 	for (int i = 0; i < rep.n; i++)
 		assert_string_equal(rep.res[i].why, "state file");
-	assert_int_equal(bind_state_load(STATE, &st), 0);
-	assert_int_equal(st.n, 0);
+	assert_on_record(0);
 }
 
 static void restore_without_the_file_derives_the_driver(void **state)
@@ -714,13 +718,11 @@ static void restore_without_the_file_derives_the_driver(void **state)
 
 static void restore_with_group_takes_its_vfio_members(void **state)
 {
-	static const char *const one[] = { "0000:00:02.0" };
-	struct bind_request req = request(1, one);
+	struct bind_request req = request(1, first_nic);
 	static struct bind_report rep;
 	(void)state;
 
-	add_dev("0000:00:02.0", 0x020000, "e1000e", "e1000e", 5);
-	add_dev("0000:00:02.1", 0x020000, "e1000e", "e1000e", 5);
+	add_group_of_two();
 	req.group = true;
 	assert_int_equal(bind_devices(&req, &rep), 0);
 	assert_int_equal(restore_devices(&req, &rep), 0);
@@ -748,8 +750,7 @@ static int fake_chown(const char *path, uid_t uid, gid_t gid)
 
 static void owner_of_the_nodes(void **state)
 {
-	static const char *const one[] = { "0000:00:02.0" };
-	struct bind_request req = request(1, one);
+	struct bind_request req = request(1, first_nic);
 	static struct bind_report rep;
 	struct bind_ops o = { .stat = stat, .chown = fake_chown, .chmod = chmod, .mkdir = mkdir, .rename = rename };
 	struct bind_dev d;

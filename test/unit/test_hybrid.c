@@ -200,6 +200,42 @@ static void step(struct upci_hybrid *h, int want)
 	assert_int_equal(upci_hybrid_step(h), want);
 }
 
+/*
+ * The counters a case expects: IS(n) for each one it checks, the others left out (not checked), e.g.
+ * assert_stats(&h, .arms = IS(1), .sleeps = IS(0)). A mismatch names the counter and fails at the call.
+ */
+struct want {
+	bool checked;
+	uint64_t value;
+};
+
+#define IS(n) ((struct want){ true, (n) })
+#define HYBRID_STATS(X) X(polls) X(empty_polls) X(packets) X(arms) X(rearm_catches) X(sleeps) X(wakeups) \
+	X(spurious_wakeups) X(timeouts) X(ns_asleep)
+#define WANT_FIELD(name) struct want name;
+
+struct want_stats {
+	HYBRID_STATS(WANT_FIELD)
+};
+
+static void check_stat(const char *name, uint64_t got, struct want w, const char *file, int line)
+{
+	if (!w.checked || got == w.value)
+		return;
+	print_error("stats.%s is %llu, expected %llu\n", name, (unsigned long long)got,
+		    (unsigned long long)w.value);
+	_fail(file, line);
+}
+
+#define CHECK_FIELD(name) check_stat(#name, s->name, w.name, file, line);
+
+static void assert_stats_at(const struct upci_hybrid_stats *s, struct want_stats w, const char *file, int line)
+{
+	HYBRID_STATS(CHECK_FIELD)
+}
+
+#define assert_stats(h, ...) assert_stats_at(&(h)->stats, (struct want_stats){ __VA_ARGS__ }, __FILE__, __LINE__)
+
 /* @n steps that each poll empty without arming. */
 static void empty_steps(struct upci_hybrid *h, unsigned n)
 {
@@ -350,11 +386,8 @@ static void busy_queue_never_sleeps(void **state)
 	for (int i = 0; i < 200; i++)
 		step(&h, 16);
 	assert_int_equal(q->last_budget, 16);
-	assert_int_equal(h.stats.polls, 200);
-	assert_int_equal(h.stats.packets, 200 * 16);
-	assert_int_equal(h.stats.empty_polls, 0);
-	assert_int_equal(h.stats.arms, 0);
-	assert_int_equal(h.stats.sleeps, 0);
+	assert_stats(&h, .polls = IS(200), .packets = IS(200 * 16), .empty_polls = IS(0), .arms = IS(0),
+		     .sleeps = IS(0));
 	assert_int_equal(h.stats.wakeups + h.stats.timeouts + h.stats.rearm_catches, 0);
 	assert_int_equal(q->arm_calls, 0);
 	assert_int_equal(q->disarm_calls, 0);
@@ -376,9 +409,7 @@ static void poll_is_bounded_by_budget(void **state)
 	step(&h, 20);
 	step(&h, 20);
 	step(&h, 10);
-	assert_int_equal(h.stats.packets, 50);
-	assert_int_equal(h.stats.polls, 3);
-	assert_int_equal(h.stats.arms, 0);
+	assert_stats(&h, .packets = IS(50), .polls = IS(3), .arms = IS(0));
 	assert_int_equal(q->pending, 0);
 }
 
@@ -396,15 +427,9 @@ static void idle_queue_sleeps_until_timeout(void **state)
 
 	step(&h, 0); /* the 4th empty poll: arm, re-poll, sleep, time out, disarm */
 	assert_string_equal(q->log, "ppppApD");
-	assert_int_equal(h.stats.polls, 5);
-	assert_int_equal(h.stats.empty_polls, 5);
-	assert_int_equal(h.stats.arms, 1);
-	assert_int_equal(h.stats.sleeps, 1);
-	assert_int_equal(h.stats.timeouts, 1);
-	assert_int_equal(h.stats.wakeups, 0);
-	assert_int_equal(h.stats.spurious_wakeups, 0);
-	assert_int_equal(h.stats.rearm_catches, 0);
-	assert_int_equal(h.stats.ns_asleep, 0); /* measured on ops.now_ns, which stood still */
+	/* ns_asleep: measured on ops.now_ns, which stood still */
+	assert_stats(&h, .polls = IS(5), .empty_polls = IS(5), .arms = IS(1), .sleeps = IS(1), .timeouts = IS(1),
+		     .wakeups = IS(0), .spurious_wakeups = IS(0), .rearm_catches = IS(0), .ns_asleep = IS(0));
 	assert_int_equal(q->arm_calls, 1);
 	assert_int_equal(q->disarm_calls, 1);
 	assert_false(q->armed);
@@ -416,11 +441,8 @@ static void idle_queue_sleeps_until_timeout(void **state)
 	assert_int_equal(h.stats.arms, 1);
 	step(&h, 0);
 	assert_string_equal(q->log, "ppppApDppppApD");
-	assert_int_equal(h.stats.arms, 2);
-	assert_int_equal(h.stats.sleeps, 2);
-	assert_int_equal(h.stats.timeouts, 2);
-	assert_int_equal(h.stats.wakeups, 0);
-	assert_int_equal(h.stats.spurious_wakeups, 0);
+	assert_stats(&h, .arms = IS(2), .sleeps = IS(2), .timeouts = IS(2), .wakeups = IS(0),
+		     .spurious_wakeups = IS(0));
 	assert_int_equal(q->arm_calls, 2);
 	assert_int_equal(q->disarm_calls, 2);
 }
@@ -474,14 +496,8 @@ static void repoll_catches_packet_that_raced_the_arm(void **state)
 	assert_false(fd_readable(q->fd));
 
 	assert_string_equal(q->log, "pppAPD");
-	assert_int_equal(h.stats.arms, 1);
-	assert_int_equal(h.stats.rearm_catches, 1);
-	assert_int_equal(h.stats.sleeps, 0);
-	assert_int_equal(h.stats.timeouts, 0);
-	assert_int_equal(h.stats.wakeups, 0);
-	assert_int_equal(h.stats.packets, 1);
-	assert_int_equal(h.stats.polls, 4);
-	assert_int_equal(h.stats.empty_polls, 3);
+	assert_stats(&h, .arms = IS(1), .rearm_catches = IS(1), .sleeps = IS(0), .timeouts = IS(0), .wakeups = IS(0),
+		     .packets = IS(1), .polls = IS(4), .empty_polls = IS(3));
 	assert_int_equal(q->arm_calls, 1);
 	assert_int_equal(q->disarm_calls, 1);
 	assert_false(q->armed);
@@ -506,12 +522,8 @@ static void interrupt_wakes_the_sleep(void **state)
 	waker_start(q, 1, 0);
 	step(&h, 0); /* arm, re-poll empty, sleep, woken, disarm */
 	waker_join(q);
-	assert_int_equal(h.stats.arms, 1);
-	assert_int_equal(h.stats.sleeps, 1);
-	assert_int_equal(h.stats.wakeups, 1);
-	assert_int_equal(h.stats.timeouts, 0);
-	assert_int_equal(h.stats.rearm_catches, 0);
-	assert_int_equal(h.stats.spurious_wakeups, 0);
+	assert_stats(&h, .arms = IS(1), .sleeps = IS(1), .wakeups = IS(1), .timeouts = IS(0), .rearm_catches = IS(0),
+		     .spurious_wakeups = IS(0));
 	assert_int_equal(q->disarm_calls, 1);
 	assert_false(q->armed);
 	assert_false(fd_readable(q->fd)); /* the wake consumed the signal */
@@ -538,9 +550,7 @@ static void signal_without_packet_is_spurious(void **state)
 	waker_start(q, 0, 0);
 	step(&h, 0);
 	waker_join(q);
-	assert_int_equal(h.stats.wakeups, 1);
-	assert_int_equal(h.stats.timeouts, 0);
-	assert_int_equal(h.stats.spurious_wakeups, 0);
+	assert_stats(&h, .wakeups = IS(1), .timeouts = IS(0), .spurious_wakeups = IS(0));
 	assert_false(fd_readable(q->fd));
 
 	empty_steps(&h, 1);
@@ -566,10 +576,7 @@ static void stale_signal_is_drained(void **state)
 	empty_steps(&h, 1);
 	step(&h, 0);
 	assert_false(q->signalled_at_arm); /* drained before the arm */
-	assert_int_equal(h.stats.arms, 1);
-	assert_int_equal(h.stats.sleeps, 1);
-	assert_int_equal(h.stats.timeouts, 1);
-	assert_int_equal(h.stats.wakeups, 0);
+	assert_stats(&h, .arms = IS(1), .sleeps = IS(1), .timeouts = IS(1), .wakeups = IS(0));
 	assert_false(h.woke);
 	empty_steps(&h, 1);
 	assert_int_equal(h.stats.spurious_wakeups, 0);
@@ -621,9 +628,7 @@ static void adaptive_busy_then_idle(void **state)
 	/* and now every empty poll arms */
 	step(&h, 0);
 	assert_int_equal(h.threshold, 1);
-	assert_int_equal(h.stats.arms, 2);
-	assert_int_equal(h.stats.timeouts, 2);
-	assert_int_equal(h.stats.packets, 20 * 32);
+	assert_stats(&h, .arms = IS(2), .timeouts = IS(2), .packets = IS(20 * 32));
 }
 
 /* Adaptive, in between: half the busy rate gives half of idle_polls. */

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "fake_sysfs.h"
+#include "log_capture.h"
 #include "upci/log.h"
 #include "upci/pci.h"
 
@@ -176,11 +177,6 @@ static void resv_too_many(void **state)
 
 /* --- the sysfs view, against a fake tree --- */
 
-static void discard_log(enum upci_log_level level, const char *line, void *arg)
-{
-	(void)level, (void)line, (void)arg;
-}
-
 static void count_log(enum upci_log_level level, const char *line, void *arg)
 {
 	(void)level;
@@ -190,14 +186,12 @@ static void count_log(enum upci_log_level level, const char *line, void *arg)
 
 static int setup_tree(void **state)
 {
-	struct fake_sysfs *f = calloc(1, sizeof(*f));
+	struct fake_sysfs *f = fake_sysfs_new();
 
-	if (!f || fake_sysfs_init(f))
+	if (!f)
 		return -1;
 	/* Two NICs in their own groups, one bound to vfio-pci; a bridge; a device with no driver. */
-	fake_sysfs_add_pci(f, "0000:00:03.0", 0x8086, 0x10d3, 0x020000, "e1000e", 4);
-	fake_sysfs_add_pci(f, "0000:00:02.0", 0x8086, 0x10d3, 0x020000, "vfio-pci", 3);
-	fake_sysfs_add_pci(f, "0000:00:00.0", 0x8086, 0x29c0, 0x060000, NULL, 0);
+	fake_sysfs_add_testbed(f, "e1000e");
 	fake_sysfs_add_pci(f, "0000:00:1f.3", 0x8086, 0x2930, 0x0c0500, "i801_smbus", 5);
 	fake_sysfs_add_pci(f, "0000:00:1f.0", 0x8086, 0x2918, 0x060100, "lpc_ich", 5);
 	fake_sysfs_write(f, "sys/kernel/iommu_groups/3/reserved_regions",
@@ -209,15 +203,14 @@ static int setup_tree(void **state)
 	/* Entries in /sys/bus/pci/devices that are not PCI addresses are ignored. */
 	fake_sysfs_mkdir(f, "sys/bus/pci/devices/not-a-bdf");
 	*state = f;
-	upci_log_set_sink(discard_log, NULL);
+	log_discard_start();
 	return 0;
 }
 
 static int teardown_tree(void **state)
 {
-	fake_sysfs_cleanup(*state);
-	free(*state);
-	upci_log_set_sink(NULL, NULL);
+	fake_sysfs_free(*state);
+	log_capture_stop();
 	return 0;
 }
 

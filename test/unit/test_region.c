@@ -83,6 +83,42 @@ static void put_area(struct reply *r, uint32_t cap_at, uint32_t i, uint64_t offs
 	memcpy(r->b + at, &a, sizeof(a));
 }
 
+/* A region whose chain is @n capabilities: @n - 1 unknown ones, then MSIX_MAPPABLE. Return: the argsz. */
+static uint32_t put_chain(struct reply *r, uint32_t n)
+{
+	uint32_t argsz = FIXED_LEN + n * HDR_LEN;
+
+	put_region(r, argsz, 0x1000, FIXED_LEN);
+	for (uint32_t i = 0; i + 1 < n; i++)
+		put_hdr(r, FIXED_LEN + i * HDR_LEN, CAP_UNKNOWN, FIXED_LEN + (i + 1) * HDR_LEN);
+	put_hdr(r, FIXED_LEN + (n - 1) * HDR_LEN, VFIO_REGION_INFO_CAP_MSIX_MAPPABLE, 0);
+	return argsz;
+}
+
+/* A 1 MiB region with a SPARSE_MMAP of @n areas, area i 0x1000 bytes at i * 0x2000. Return: the argsz. */
+static uint32_t put_spaced_areas(struct reply *r, uint32_t n)
+{
+	uint32_t argsz = FIXED_LEN + SPARSE_LEN + n * AREA_LEN;
+
+	put_region(r, argsz, 0x100000, FIXED_LEN);
+	put_sparse(r, FIXED_LEN, 0, n);
+	for (uint32_t i = 0; i < n; i++)
+		put_area(r, FIXED_LEN, i, (uint64_t)i * 0x2000, 0x1000);
+	return argsz;
+}
+
+/* A 0x4000-byte region with a SPARSE_MMAP of two areas, the first [0, 0x1000); the case puts the second.
+ * Return: the argsz. */
+static uint32_t put_two_areas(struct reply *r)
+{
+	uint32_t argsz = FIXED_LEN + SPARSE_LEN + 2 * AREA_LEN;
+
+	put_region(r, argsz, 0x4000, FIXED_LEN);
+	put_sparse(r, FIXED_LEN, 0, 2);
+	put_area(r, FIXED_LEN, 0, 0, 0x1000);
+	return argsz;
+}
+
 /* Parse the first @argsz bytes of @r from a heap buffer of exactly that size, so an over-read is caught. */
 static int parse(const struct reply *r, uint32_t argsz, struct upci_region *out)
 {
@@ -171,12 +207,9 @@ static void parse_sparse_two_areas(void **state)
 {
 	struct reply r = { { 0 } };
 	struct upci_region out;
-	uint32_t argsz = FIXED_LEN + SPARSE_LEN + 2 * AREA_LEN;
+	uint32_t argsz = put_two_areas(&r);
 	(void)state;
 
-	put_region(&r, argsz, 0x4000, FIXED_LEN);
-	put_sparse(&r, FIXED_LEN, 0, 2);
-	put_area(&r, FIXED_LEN, 0, 0, 0x1000);
 	put_area(&r, FIXED_LEN, 1, 0x3000, 0x1000); /* ends exactly at the end of the region */
 	assert_int_equal(parse(&r, argsz, &out), 0);
 	assert_int_equal(out.n_sparse, 2);
@@ -192,13 +225,9 @@ static void parse_sparse_max_areas(void **state)
 {
 	struct reply r = { { 0 } };
 	struct upci_region out;
-	uint32_t argsz = FIXED_LEN + SPARSE_LEN + UPCI_MAX_SPARSE * AREA_LEN;
+	uint32_t argsz = put_spaced_areas(&r, UPCI_MAX_SPARSE);
 	(void)state;
 
-	put_region(&r, argsz, 0x100000, FIXED_LEN);
-	put_sparse(&r, FIXED_LEN, 0, UPCI_MAX_SPARSE);
-	for (uint32_t i = 0; i < UPCI_MAX_SPARSE; i++)
-		put_area(&r, FIXED_LEN, i, (uint64_t)i * 0x2000, 0x1000);
 	assert_int_equal(parse(&r, argsz, &out), 0);
 	assert_int_equal(out.n_sparse, UPCI_MAX_SPARSE);
 	for (uint32_t i = 0; i < UPCI_MAX_SPARSE; i++) {
@@ -252,13 +281,9 @@ static void parse_chain_of_64(void **state)
 {
 	struct reply r = { { 0 } };
 	struct upci_region out;
-	uint32_t argsz = FIXED_LEN + 64 * HDR_LEN;
+	uint32_t argsz = put_chain(&r, 64);
 	(void)state;
 
-	put_region(&r, argsz, 0x1000, FIXED_LEN);
-	for (uint32_t i = 0; i < 63; i++)
-		put_hdr(&r, FIXED_LEN + i * HDR_LEN, CAP_UNKNOWN, FIXED_LEN + (i + 1) * HDR_LEN);
-	put_hdr(&r, FIXED_LEN + 63 * HDR_LEN, VFIO_REGION_INFO_CAP_MSIX_MAPPABLE, 0);
 	assert_int_equal(parse(&r, argsz, &out), 0);
 	assert_true(out.msix_mappable);
 }
@@ -418,13 +443,9 @@ static void bad_sparse_too_many_areas(void **state)
 {
 	struct reply r = { { 0 } };
 	struct upci_region out;
-	uint32_t argsz = FIXED_LEN + SPARSE_LEN + (UPCI_MAX_SPARSE + 1) * AREA_LEN;
+	uint32_t argsz = put_spaced_areas(&r, UPCI_MAX_SPARSE + 1);
 	(void)state;
 
-	put_region(&r, argsz, 0x100000, FIXED_LEN);
-	put_sparse(&r, FIXED_LEN, 0, UPCI_MAX_SPARSE + 1);
-	for (uint32_t i = 0; i < UPCI_MAX_SPARSE + 1; i++)
-		put_area(&r, FIXED_LEN, i, (uint64_t)i * 0x2000, 0x1000);
 	assert_int_equal(parse(&r, argsz, &out), -EINVAL);
 }
 
@@ -440,12 +461,9 @@ static void bad_sparse_area_outside_region(void **state)
 	};
 	struct reply r = { { 0 } };
 	struct upci_region out;
-	uint32_t argsz = FIXED_LEN + SPARSE_LEN + 2 * AREA_LEN;
+	uint32_t argsz = put_two_areas(&r);
 	(void)state;
 
-	put_region(&r, argsz, 0x4000, FIXED_LEN);
-	put_sparse(&r, FIXED_LEN, 0, 2);
-	put_area(&r, FIXED_LEN, 0, 0, 0x1000);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		put_area(&r, FIXED_LEN, 1, bad[i].offset, bad[i].size);
 		if (parse(&r, argsz, &out) != -EINVAL)
@@ -458,12 +476,9 @@ static void bad_sparse_zero_size(void **state)
 {
 	struct reply r = { { 0 } };
 	struct upci_region out;
-	uint32_t argsz = FIXED_LEN + SPARSE_LEN + 2 * AREA_LEN;
+	uint32_t argsz = put_two_areas(&r);
 	(void)state;
 
-	put_region(&r, argsz, 0x4000, FIXED_LEN);
-	put_sparse(&r, FIXED_LEN, 0, 2);
-	put_area(&r, FIXED_LEN, 0, 0, 0x1000);
 	put_area(&r, FIXED_LEN, 1, 0x2000, 0);
 	assert_int_equal(parse(&r, argsz, &out), -EINVAL);
 }
@@ -486,13 +501,9 @@ static void bad_chain_of_65(void **state)
 {
 	struct reply r = { { 0 } };
 	struct upci_region out;
-	uint32_t argsz = FIXED_LEN + 65 * HDR_LEN;
+	uint32_t argsz = put_chain(&r, 65);
 	(void)state;
 
-	put_region(&r, argsz, 0x1000, FIXED_LEN);
-	for (uint32_t i = 0; i < 64; i++)
-		put_hdr(&r, FIXED_LEN + i * HDR_LEN, CAP_UNKNOWN, FIXED_LEN + (i + 1) * HDR_LEN);
-	put_hdr(&r, FIXED_LEN + 64 * HDR_LEN, VFIO_REGION_INFO_CAP_MSIX_MAPPABLE, 0);
 	assert_int_equal(parse(&r, argsz, &out), -EINVAL);
 }
 

@@ -13,16 +13,12 @@
 #include <cmocka.h>
 
 #include "fake_sysfs.h"
+#include "log_capture.h"
 #include "upci/log.h"
 #include "upci/pci.h"
 #include "upci/vfio.h"
 
 extern char **environ;
-
-static void discard_log(enum upci_log_level level, const char *line, void *arg)
-{
-	(void)level, (void)line, (void)arg;
-}
 
 /* Unset every PCIDEVICE_* variable, so the environment tests do not depend on the caller's. */
 static void clear_pcidevice_env(void)
@@ -49,25 +45,22 @@ static void clear_pcidevice_env(void)
 
 static int setup_tree(void **state)
 {
-	struct fake_sysfs *f = calloc(1, sizeof(*f));
+	struct fake_sysfs *f = fake_sysfs_new();
 
-	if (!f || fake_sysfs_init(f))
+	if (!f)
 		return -1;
 	/* Added out of order: resolution counts in address order, not in creation order. */
-	fake_sysfs_add_pci(f, "0000:00:03.0", 0x8086, 0x10d3, 0x020000, "vfio-pci", 4);
-	fake_sysfs_add_pci(f, "0000:00:02.0", 0x8086, 0x10d3, 0x020000, "vfio-pci", 3);
-	fake_sysfs_add_pci(f, "0000:00:00.0", 0x8086, 0x29c0, 0x060000, NULL, 0);
+	fake_sysfs_add_testbed(f, "vfio-pci");
 	clear_pcidevice_env();
 	*state = f;
-	upci_log_set_sink(discard_log, NULL);
+	log_discard_start();
 	return 0;
 }
 
 static int teardown_tree(void **state)
 {
-	fake_sysfs_cleanup(*state);
-	free(*state);
-	upci_log_set_sink(NULL, NULL);
+	fake_sysfs_free(*state);
+	log_capture_stop();
 	return 0;
 }
 

@@ -15,9 +15,9 @@
 
 static int setup(void **state)
 {
-	struct fake_sysfs *f = calloc(1, sizeof(*f));
+	struct fake_sysfs *f = fake_sysfs_new();
 
-	if (!f || fake_sysfs_init(f))
+	if (!f)
 		return -1;
 	*state = f;
 	return 0;
@@ -25,8 +25,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	fake_sysfs_cleanup(*state);
-	free(*state);
+	fake_sysfs_free(*state);
 	return 0;
 }
 

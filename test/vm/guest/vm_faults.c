@@ -34,53 +34,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "guest_frames.h"
 #include "guest_tap.h"
 #include "upci/log.h"
 #include "upci/port.h"
 #include "upci/vfio.h"
 
-enum { SEQ_AT = 14, WINDOW = 256, BURST = 32, PARK = 96, STREAM = 3000 };
-
-/* ---- frames: numbered, sizes 60..1514, a payload that follows from the number ---- */
-
-static unsigned size_of(uint32_t seq)
-{
-	return 60 + (seq * 2654435761u) % 1455u;
-}
-
-static uint8_t byte_of(uint32_t seq, unsigned i)
-{
-	return (uint8_t)((seq >> (i & 3) * 8) ^ i ^ 0x5a);
-}
-
-static void fill(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], uint32_t seq)
-{
-	unsigned len = size_of(seq);
-
-	memcpy(f, dst, 6);
-	memcpy(f + 6, src, 6);
-	f[12] = 0x88, f[13] = 0xb5; /* IEEE 802 local experimental ethertype */
-	memcpy(f + SEQ_AT, &seq, 4);
-	for (unsigned i = SEQ_AT + 4; i < len; i++)
-		f[i] = byte_of(seq, i);
-}
-
-/* The frame's number if it is one of ours and intact, else UINT32_MAX. */
-static uint32_t intact(const struct upci_pkt *p, uint32_t limit)
-{
-	const uint8_t *f = p->buf;
-	uint32_t seq;
-
-	if (p->len < SEQ_AT + 4)
-		return UINT32_MAX;
-	memcpy(&seq, f + SEQ_AT, 4);
-	if (seq >= limit || p->len != size_of(seq))
-		return UINT32_MAX;
-	for (unsigned i = SEQ_AT + 4; i < p->len; i++)
-		if (f[i] != byte_of(seq, i))
-			return UINT32_MAX;
-	return seq;
-}
+enum { WINDOW = 256, BURST = 32, PARK = 96, STREAM = 3000 };
+/* This program's frames differ from vm_port's (their payload XORed with SALT): neither takes the other's. */
+enum { SALT = 0x5a };
 
 /* ---- a stream from one port to another ---- */
 
@@ -101,7 +63,7 @@ static int take(struct flow *fl)
 	int n = upci_port_rx(fl->dst, 0, pkts, BURST);
 
 	for (int i = 0; i < n; i++) {
-		uint32_t seq = intact(&pkts[i], fl->limit);
+		uint32_t seq = frame_intact(&pkts[i], fl->limit, SALT);
 
 		if (seq == UINT32_MAX) {
 			fl->corrupt++;
@@ -130,8 +92,9 @@ static uint32_t send_some(struct flow *fl, uint32_t n)
 		return 0;
 	}
 	for (int i = 0; i < got; i++) {
-		fill(pkts[i].buf, upci_port_info(fl->dst)->mac, upci_port_info(fl->src)->mac, fl->seq + (uint32_t)i);
-		pkts[i].len = (uint16_t)size_of(fl->seq + (uint32_t)i);
+		frame_fill(pkts[i].buf, upci_port_info(fl->dst)->mac, upci_port_info(fl->src)->mac, fl->seq + (uint32_t)i,
+			   SALT);
+		pkts[i].len = (uint16_t)frame_size(fl->seq + (uint32_t)i);
 	}
 	sent = upci_port_tx_burst(fl->src, 0, pkts, (unsigned)got);
 	upci_pkt_free(pkts, (unsigned)got);

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "guest_frames.h"
 #include "guest_tap.h"
 #include "upci/dma.h"
 #include "upci/io.h"
@@ -36,46 +37,7 @@
 #include "upci/log.h"
 #include "upci/port.h"
 
-enum { SEQ_AT = 14, WINDOW = 256, BURST = 32 };
-
-static unsigned size_of(uint32_t seq)
-{
-	return 60 + (seq * 2654435761u) % 1455u;
-}
-
-static uint8_t byte_of(uint32_t seq, unsigned i)
-{
-	return (uint8_t)((seq >> (i & 3) * 8) ^ i);
-}
-
-static void fill(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], uint32_t seq)
-{
-	unsigned len = size_of(seq);
-
-	memcpy(f, dst, 6);
-	memcpy(f + 6, src, 6);
-	f[12] = 0x88, f[13] = 0xb5; /* IEEE 802 local experimental ethertype */
-	memcpy(f + SEQ_AT, &seq, 4);
-	for (unsigned i = SEQ_AT + 4; i < len; i++)
-		f[i] = byte_of(seq, i);
-}
-
-/* The frame's number if it is one of ours and intact, else UINT32_MAX. */
-static uint32_t intact(const struct upci_pkt *p, uint32_t frames)
-{
-	const uint8_t *f = p->buf;
-	uint32_t seq;
-
-	if (p->len < SEQ_AT + 4)
-		return UINT32_MAX;
-	memcpy(&seq, f + SEQ_AT, 4);
-	if (seq >= frames || p->len != size_of(seq))
-		return UINT32_MAX;
-	for (unsigned i = SEQ_AT + 4; i < p->len; i++)
-		if (f[i] != byte_of(seq, i))
-			return UINT32_MAX;
-	return seq;
-}
+enum { WINDOW = 256, BURST = 32, SALT = 0 };
 
 struct tally {
 	uint8_t *seen;
@@ -88,7 +50,7 @@ static void take(struct tally *t, struct upci_port *sink)
 	int n = upci_port_rx_burst(sink, 0, pkts, BURST);
 
 	for (int i = 0; i < n; i++) {
-		uint32_t seq = intact(&pkts[i], t->frames);
+		uint32_t seq = frame_intact(&pkts[i], t->frames, SALT);
 
 		if (seq == UINT32_MAX)
 			t->corrupt++;
@@ -109,8 +71,8 @@ static uint32_t send_some(struct upci_port *src, const uint8_t dst[6], uint32_t 
 	if (got <= 0)
 		return 0;
 	for (int i = 0; i < got; i++) {
-		fill(pkts[i].buf, dst, upci_port_info(src)->mac, seq + (uint32_t)i);
-		pkts[i].len = (uint16_t)size_of(seq + (uint32_t)i);
+		frame_fill(pkts[i].buf, dst, upci_port_info(src)->mac, seq + (uint32_t)i, SALT);
+		pkts[i].len = (uint16_t)frame_size(seq + (uint32_t)i);
 	}
 	sent = upci_port_tx_burst(src, 0, pkts, (unsigned)got);
 	upci_pkt_free(pkts, (unsigned)got);
