@@ -59,5 +59,16 @@ expect 0 "the guest has the architecture asked for" --kernel iommufd -- sh -c 'u
 grep_out "^$arch\$" "uname -m in the guest says $arch"
 grep_out "^arch=$arch\$" "UPCI_VM_ARCH tells the command the architecture"
 
+# A wedged boot (the test hook stands in for the QEMU TCG wedge) boots once more where stdout is not a
+# terminal (here: a pipe); the command's status is the second boot's, the first boot's output only comments.
+out=$(UPCI_VMRUN_TEST_WEDGE_AFTER=2 "$vmrun" --arch "$arch" --kernel iommufd -- \
+	sh -c 'sleep 6; echo second-boot-marker; exit 7' 2>&1); got=$?
+[ "$got" = 7 ]; tap $? "a wedged first boot is booted again: the second boot's exit status (7, got $got)" "output: $out"
+grep_out "booting it again, once" "the retry is said"
+[ "$(printf '%s\n' "$out" | grep -c '^second-boot-marker$')" = 1 ]
+tap $? "the command's output comes once, from the second boot" "output: $out"
+out=$(UPCI_VMRUN_TEST_WEDGE_AFTER=1 "$vmrun" --arch "$arch" --kernel iommufd -- /bin/false 2>&1 < /dev/null); got=$?
+[ "$got" = 1 ]; tap $? "a failing command is not retried into a pass: /bin/false still exits 1 (got $got)" "output: $out"
+
 echo "1..$n"
 [ "$failed" = 0 ]
