@@ -103,10 +103,13 @@ test-vm: test-vm-x86_64 test-vm-aarch64
 
 test-vm-x86_64: build
 	@echo "== VM tests, x86_64 (QEMU q35 + intel-iommu, two emulated 82574L; Debian 6.1 and iommufd 6.12 kernels)"
+	@# Kernels and initramfs first (the iommufd one may be built: ~4 min), outside any test's timeout.
+	test/vm/vmrun --kernel stable --prepare && test/vm/vmrun --kernel iommufd --prepare
 	meson test -C $(BUILD) --suite vm --logbase vm --print-errorlogs
 
 test-vm-aarch64: build-aarch64
 	@echo "== VM tests, aarch64 (QEMU virt + SMMUv3 + GICv3 ITS, two emulated 82574L; Debian 6.1 and iommufd 6.12)"
+	test/vm/vmrun --arch aarch64 --kernel stable --prepare && test/vm/vmrun --arch aarch64 --kernel iommufd --prepare
 	meson test -C $(ARM_BUILD) --suite vm --logbase vm --print-errorlogs
 
 # Every phase runs even when an earlier one fails; the summary line decides the exit status.
