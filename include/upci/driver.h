@@ -52,6 +52,11 @@ struct upci_pci_id {
  * @irqs:       the vectors (owned by the driver); NULL when the device has none
  * @rx_vector:  the vector of each rx queue
  * @link_vector: the vector of link-state changes, -1 if none
+ * @rx_automask: true when the device masks an rx queue's interrupt cause as it sends the queue's message (the
+ *              82574L: EIAME + IAM): once a wait was ended by the vector, the queue is disarmed and cannot
+ *              signal again before the next rx_arm. The port layer then skips rx_disarm after such a wake-up
+ *              and the eventfd drain before the next arm (one register write and one syscall per sleep).
+ *              false: both are always done.
  * @mac:        station address
  */
 struct upci_drv_port {
@@ -62,6 +67,7 @@ struct upci_drv_port {
 	int rx_vector[UPCI_PORT_MAX_QUEUES];
 	int link_vector;
 	unsigned vectors;
+	bool rx_automask;
 	uint8_t mac[6];
 };
 

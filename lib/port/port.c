@@ -36,6 +36,8 @@ struct port_rxq {
 	struct upci_hybrid hybrid;
 	uint64_t wakeups, timeouts;
 	uint64_t hybrid_timeouts;     /* the hybrid's timeouts as of the last watchdog call (rx_hybrid()) */
+	_Atomic bool signal_clean;    /* rx_automask: the vector's eventfd is empty and the queue disarmed by its
+				       * last message (upci_port_rx_wait() then needs no drain before the arm) */
 } __attribute__((aligned(64)));
 
 struct port_txq {
@@ -418,6 +420,13 @@ void upci_port_close(struct upci_port *port)
 	free(port);
 }
 
+/* Signals may sit in the rx eventfds (a start, a reset, a raise): every queue's next wait drains first. */
+static void signals_unknown(struct upci_port *port)
+{
+	for (unsigned q = 0; q < UPCI_PORT_MAX_QUEUES; q++)
+		atomic_store_explicit(&port->rxq[q].signal_clean, false, memory_order_relaxed);
+}
+
 int upci_port_start(struct upci_port *port)
 {
 	int rc;
@@ -426,6 +435,7 @@ int upci_port_start(struct upci_port *port)
 		return -ENODEV;
 	if (port->started)
 		return 0;
+	signals_unknown(port);
 	rc = port->ops->start(port->priv);
 	port->started = !rc;
 	return rc;
@@ -504,19 +514,25 @@ int upci_port_rx_burst(struct upci_port *port, unsigned q, struct upci_pkt *pkts
 	return (int)port->ops->rx_burst(r->drv, pkts, n < MAX_BURST ? n : MAX_BURST);
 }
 
+/* Arm @r (vector eventfd @fd); @drain: empty the eventfd first. 1: a frame is already waiting (disarmed again). */
+static int rxq_arm(struct upci_port *port, struct port_rxq *r, int fd, bool drain)
+{
+	if (drain)
+		(void)upci_eventfd_drain(fd, NULL); /* signals from before the arm */
+	atomic_store_explicit(&r->signal_clean, false, memory_order_relaxed); /* armed: it may fire from now on */
+	port->ops->rx_arm(r->drv);
+	if (port->ops->rx_ready(r->drv)) { /* landed before the arm: it raised no interrupt */
+		port->ops->rx_disarm(r->drv);
+		return 1;
+	}
+	return 0;
+}
+
 int upci_port_rx_arm(struct upci_port *port, unsigned q)
 {
 	int fd = upci_port_rx_fd(port, q);
 
-	if (fd < 0)
-		return fd;
-	(void)upci_eventfd_drain(fd, NULL); /* signals from before the arm */
-	port->ops->rx_arm(port->rxq[q].drv);
-	if (port->ops->rx_ready(port->rxq[q].drv)) { /* landed before the arm: it raised no interrupt */
-		port->ops->rx_disarm(port->rxq[q].drv);
-		return 1;
-	}
-	return 0;
+	return fd < 0 ? fd : rxq_arm(port, &port->rxq[q], fd, true); /* the application's loop: always drained */
 }
 
 void upci_port_rx_disarm(struct upci_port *port, unsigned q)
@@ -527,14 +543,20 @@ void upci_port_rx_disarm(struct upci_port *port, unsigned q)
 
 int upci_port_rx_wait(struct upci_port *port, unsigned q, int timeout_ms)
 {
+	int fd = upci_port_rx_fd(port, q), rc;
 	struct port_rxq *r;
-	int rc = upci_port_rx_arm(port, q);
 
-	if (rc)
-		return rc; /* 1: a frame is waiting; or -errno */
+	if (fd < 0)
+		return fd;
 	r = &port->rxq[q];
-	rc = sleep_on(port, upci_port_rx_fd(port, q), timeout_ms);
-	upci_port_rx_disarm(port, q);
+	rc = rxq_arm(port, r, fd, !atomic_load_explicit(&r->signal_clean, memory_order_relaxed));
+	if (rc)
+		return rc; /* 1: a frame is waiting */
+	rc = sleep_on(port, fd, timeout_ms);
+	if (rc == 1 && port->dp.rx_automask)
+		atomic_store_explicit(&r->signal_clean, true, memory_order_relaxed); /* consumed, and masked by it */
+	else if (!removed(port))
+		port->ops->rx_disarm(r->drv);
 	if (rc < 0)
 		return rc;
 	if (rc) {
@@ -788,6 +810,7 @@ int upci_port_raise_irq(struct upci_port *port, unsigned vector)
 		return -EOPNOTSUPP;
 	if (vector >= port->dp.vectors)
 		return -EINVAL;
+	signals_unknown(port); /* it fires while disarmed: the next wait drains */
 	return port->ops->raise_irq(port->priv, vector);
 }
 

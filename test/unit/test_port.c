@@ -99,6 +99,7 @@ static struct script {
 	char trace[32];                /* start 'g', stop 'p', stats 's', reset 'r', in call order (trace_op()) */
 	int vfio_resets_at_reset;      /* the fake kernel's VFIO_DEVICE_RESET count when the driver's reset ran */
 	int reset_rc;                  /* the driver's reset fails with this */
+	bool automask;                 /* init reports rx_automask (the device masks a cause as it fires) */
 	struct tdev *last;             /* the device of the last init */
 } S;
 
@@ -159,6 +160,7 @@ static int td_init(struct upci_dev *dev, const struct upci_port_cfg *cfg, void *
 					.mac = { 0x02, 0, 0, 0, 0x7e, 0x57 } };
 	for (unsigned q = 0; q < UPCI_PORT_MAX_QUEUES; q++)
 		port->rx_vector[q] = d->irqs && q < d->rx_queues ? (int)q : -1;
+	port->rx_automask = S.automask;
 	S.last = d;
 	*priv = d;
 	return 0;
@@ -1126,6 +1128,100 @@ static void interrupt_sleeps_until_the_vector_fires(void **state)
 	assert_int_equal(w->removes, 0);
 }
 
+/* ---- interrupt mode, rx_automask: the device masks the queue's cause as it sends the message ---- */
+
+static const struct upci_kernel_ops *uncounted;
+static struct upci_kernel_ops counting;
+static _Atomic unsigned nowait_reads; /* non-blocking eventfd reads: drains before an arm, consumes after a wake */
+
+static ssize_t counted_read_nowait(int fd, void *buf, size_t len)
+{
+	atomic_fetch_add(&nowait_reads, 1);
+	return uncounted->read_nowait(fd, buf, len);
+}
+
+static void count_nowait_reads(void)
+{
+	uncounted = upci_kernel();
+	counting = *uncounted;
+	counting.read_nowait = counted_read_nowait;
+	upci_kernel_install(&counting);
+	atomic_store(&nowait_reads, 0);
+}
+
+/* Frame 42 lands and the vector fires; as an 82574L with EIAME + IAM, the message disarms the queue. */
+static void arrive_and_fire_masked(struct trx *r)
+{
+	S.on_armed_empty = NULL; /* once */
+	arrive(r, 42);
+	atomic_store(&r->armed, false);
+	raise_vector(r);
+}
+
+/* A wait the vector ended leaves the queue disarmed and its eventfd empty: the next one needs no drain and the
+ * port writes no disarm; a timeout, a raise through the hook and a start leave that unknown: drained again. */
+static void automask_wait_skips_drain_and_disarm(void **state)
+{
+	struct world *w = *state;
+	struct upci_port *port;
+	struct upci_pkt p[3];
+	struct tdev *d;
+
+	S.automask = true;
+	port = open_port(w, UPCI_PORT_INTERRUPT);
+	d = drv_of();
+	count_nowait_reads();
+
+	/* the first sleep after the start drains (1 read), and consumes the vector's signal (1) */
+	S.on_armed_empty = arrive_and_fire_masked;
+	assert_int_equal(upci_port_rx(port, 0, p, 3), 1);
+	check_rx(&p[0], port, 0, 42);
+	assert_int_equal(atomic_load(&d->rx[0].arms), 1);
+	assert_int_equal(atomic_load(&d->rx[0].disarms), 0);
+	assert_int_equal(atomic_load(&nowait_reads), 2);
+
+	/* the next: the consume only */
+	S.on_armed_empty = arrive_and_fire_masked;
+	assert_int_equal(upci_port_rx(port, 0, p + 1, 3), 1);
+	check_rx(&p[1], port, 0, 42);
+	assert_int_equal(atomic_load(&d->rx[0].arms), 2);
+	assert_int_equal(atomic_load(&d->rx[0].disarms), 0);
+	assert_int_equal(atomic_load(&nowait_reads), 3);
+
+	/* the raise hook fires the vector while disarmed: the next wait drains it and times out */
+	assert_int_equal(upci_port_raise_irq(port, 0), 0);
+	assert_int_equal(upci_port_rx_wait(port, 0, 0), 0);
+	assert_int_equal(atomic_load(&nowait_reads), 4);
+	assert_int_equal(atomic_load(&d->rx[0].disarms), 1); /* not ended by the vector: the port disarms */
+	assert_false(atomic_load(&d->rx[0].armed));
+
+	/* after a timeout a late message may sit in the eventfd: drained, the wait times out */
+	raise_vector(&d->rx[0]);
+	assert_int_equal(upci_port_rx_wait(port, 0, 0), 0);
+	assert_int_equal(atomic_load(&nowait_reads), 5);
+	assert_int_equal(atomic_load(&d->rx[0].disarms), 2);
+
+	/* an application's own arm always drains */
+	S.on_armed_empty = arrive_and_fire_masked;
+	assert_int_equal(upci_port_rx(port, 0, p + 2, 3), 1); /* clean again after this wake */
+	assert_int_equal(atomic_load(&nowait_reads), 7);
+	assert_int_equal(upci_port_rx_arm(port, 0), 0);
+	assert_int_equal(atomic_load(&nowait_reads), 8);
+	upci_port_rx_disarm(port, 0);
+
+	/* a stop and start: unknown again */
+	S.on_armed_empty = arrive_and_fire_masked;
+	assert_int_equal(upci_port_rx(port, 0, p + 2, 3), 1);
+	assert_int_equal(atomic_load(&nowait_reads), 10); /* drained: the arm above may have left a signal */
+	upci_pkt_free(p, 3);
+	assert_int_equal(upci_port_stop(port), 0);
+	assert_int_equal(upci_port_start(port), 0);
+	raise_vector(&d->rx[0]);
+	assert_int_equal(upci_port_rx_wait(port, 0, 0), 0);
+	assert_int_equal(atomic_load(&nowait_reads), 11);
+	upci_kernel_install(uncounted);
+}
+
 struct waker {
 	struct trx *r;
 	int req_fd;                    /* >= 0: signal REQ instead of a frame */
@@ -1631,6 +1727,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(tx_keeps_foreign_pool_alive, setup, teardown),
 		cmocka_unit_test_setup_teardown(interrupt_sleeps_until_the_vector_fires, setup, teardown),
 		cmocka_unit_test_setup_teardown(interrupt_woken_from_another_thread, setup, teardown),
+		cmocka_unit_test_setup_teardown(automask_wait_skips_drain_and_disarm, setup, teardown),
 		cmocka_unit_test_setup_teardown(interrupt_repoll_catches_arrival_during_arm, setup, teardown),
 		cmocka_unit_test_setup_teardown(hybrid_through_port_rx, setup, teardown),
 		cmocka_unit_test_setup_teardown(removal_wakes_interrupt_rx, setup, teardown),

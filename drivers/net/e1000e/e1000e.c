@@ -291,7 +291,10 @@ static void route_interrupts(struct e1000e *nic)
 	}
 	wr(nic, E1000E_IVAR, ivar);
 	wr(nic, E1000E_EIAC, queue_causes);
-	wr(nic, E1000E_IAM, ~queue_causes | E1000E_ICR_OTHER);
+	/* Every message masks the causes it carries (10.2.4.7 IAM with CTRL_EXT.EIAME): a fired rx vector leaves its
+	 * queue disarmed until rx_arm (upci_drv_port.rx_automask), the link vector until link_event. QEMU 7.2 clears
+	 * the IAM bit instead of the IMS bit on EIAME (a QEMU quirk); it masks the EIAC causes anyway (IAME off). */
+	wr(nic, E1000E_IAM, ~0u);
 	wr(nic, E1000E_CTRL_EXT, rd(nic, E1000E_CTRL_EXT) | E1000E_CTRL_EXT_EIAME | E1000E_CTRL_EXT_PBA_CLR);
 	wr(nic, E1000E_ITR, 0);
 	for (unsigned v = 0; v < E1000E_MSIX_VECTORS; v++)
@@ -364,7 +367,7 @@ static int e1000e_init(struct upci_dev *dev, const struct upci_port_cfg *pc, voi
 	*port = (struct upci_drv_port){ .rx_queues = nic->cfg.rx_queues, .tx_queues = nic->cfg.tx_queues,
 					.rx_ring_size = nic->cfg.rx_ring_size, .tx_ring_size = nic->cfg.tx_ring_size,
 					.rx_buf_size = BUF_SIZE, .irqs = nic->irqs, .link_vector = VEC_OTHER,
-					.vectors = E1000E_MSIX_VECTORS };
+					.vectors = E1000E_MSIX_VECTORS, .rx_automask = true };
 	for (unsigned q = 0; q < UPCI_PORT_MAX_QUEUES; q++)
 		port->rx_vector[q] = q < nic->cfg.rx_queues ? (q ? VEC_RX1 : VEC_RX0) : -1;
 	memcpy(port->mac, nic->mac, 6);
