@@ -182,6 +182,8 @@ struct upci_hybrid_cfg {
 	int sleep_timeout_ms;      /* longest sleep before polling again anyway (100; -1: none) */
 	bool adaptive;             /* choose idle_polls from the recent packet rate */
 	uint64_t busy_rate_pps;    /* adaptive: at or above this rate never sleep (100000) */
+	bool automask;             /* the device masks the queue's interrupt as it fires (upci_drv_port.rx_automask):
+				    * after a wake-up no disarm, and no drain before the next arm */
 };
 
 /** struct upci_hybrid_stats - counters, for CPU-use and latency accounting. */
@@ -208,6 +210,8 @@ struct upci_hybrid {
 	unsigned empty_run;          /* empty polls in a row */
 	unsigned threshold;          /* current idle_polls (adaptive changes it) */
 	bool woke;                   /* the last sleep ended with an interrupt */
+	bool clean;                  /* cfg.automask: the eventfd is empty and the queue disarmed by its message;
+				      * upci_hybrid_forget() clears it */
 	uint64_t window_start_ns, window_packets;
 };
 
@@ -224,11 +228,19 @@ int upci_hybrid_watch(struct upci_hybrid *h, int fd);
 /**
  * upci_hybrid_step() - one step of the policy: poll; after a run of empty polls arm the interrupt, poll
  * once more (a packet that landed between the last empty poll and the arm is caught here, not by a
- * timeout), and only then sleep on the eventfd; on wake consume the event, disarm, and return to polling.
+ * timeout), and only then sleep on the eventfd; on wake consume the event, disarm (not with cfg.automask: the
+ * device did), and return to polling. The eventfd is drained before each arm (with cfg.automask only when the
+ * last sleep did not end by the interrupt, or after upci_hybrid_forget()).
  * Return: packets processed in this step (0 when it slept or polled empty), or -errno from the wait, or
  * the negative value ops.event returned.
  */
 int upci_hybrid_step(struct upci_hybrid *h);
+
+/**
+ * upci_hybrid_forget() - signals may have reached the eventfd outside the hybrid's sleeps (the device was
+ * restarted, or made to fire while disarmed): drain it before the next arm. Call from the queue's thread.
+ */
+void upci_hybrid_forget(struct upci_hybrid *h);
 
 #ifdef __cplusplus
 }

@@ -142,7 +142,9 @@ int upci_hybrid_step(struct upci_hybrid *h)
 	if (++h->empty_run < h->threshold)
 		return 0;
 
-	drain(h);
+	if (!h->clean)
+		drain(h);
+	h->clean = false; /* armed: it may fire from now on */
 	h->ops.arm(h->queue);
 	h->stats.arms++;
 	n = poll_queue(h); /* the re-poll: work that arrived before the arm took effect */
@@ -153,7 +155,10 @@ int upci_hybrid_step(struct upci_hybrid *h)
 		return (int)n;
 	}
 	rc = sleep_on_fd(h);
-	h->ops.disarm(h->queue);
+	if (rc == 1 && h->cfg.automask)
+		h->clean = true; /* its signal consumed, the queue masked by the message */
+	else
+		h->ops.disarm(h->queue);
 	h->empty_run = 0;
 	if (rc < 0)
 		return rc;
@@ -164,4 +169,10 @@ int upci_hybrid_step(struct upci_hybrid *h)
 		h->stats.timeouts++;
 	}
 	return 0;
+}
+
+void upci_hybrid_forget(struct upci_hybrid *h)
+{
+	if (h)
+		h->clean = false;
 }

@@ -265,6 +265,7 @@ static int setup_hybrid(struct upci_port *port, struct port_rxq *r)
 		return fd;
 	if (!hc.sleep_timeout_ms)
 		hc.sleep_timeout_ms = port->cfg.wait_timeout_ms;
+	hc.automask = port->dp.rx_automask; /* the driver's word, not the application's */
 	rc = upci_hybrid_init(&r->hybrid, &ops, r, fd, &hc);
 	return rc ? rc : upci_hybrid_watch(&r->hybrid, port->event_fd);
 }
@@ -427,6 +428,14 @@ static void signals_unknown(struct upci_port *port)
 		atomic_store_explicit(&port->rxq[q].signal_clean, false, memory_order_relaxed);
 }
 
+/* The same for the hybrid's queues (their state is the queue thread's: a start, not a raise from elsewhere). */
+static void hybrid_signals_unknown(struct upci_port *port)
+{
+	if (port->cfg.mode == UPCI_PORT_HYBRID)
+		for (unsigned q = 0; q < port->dp.rx_queues; q++)
+			upci_hybrid_forget(&port->rxq[q].hybrid);
+}
+
 int upci_port_start(struct upci_port *port)
 {
 	int rc;
@@ -436,6 +445,7 @@ int upci_port_start(struct upci_port *port)
 	if (port->started)
 		return 0;
 	signals_unknown(port);
+	hybrid_signals_unknown(port);
 	rc = port->ops->start(port->priv);
 	port->started = !rc;
 	return rc;

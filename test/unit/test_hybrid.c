@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "upci/kernel.h"
 #include "upci/msix.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -48,6 +49,7 @@ struct fake_queue {
 	size_t script_len;
 	unsigned arrive_each;          /* arrivals at every poll call past the script */
 	bool armed;
+	bool automask;                 /* as an 82574L with EIAME + IAM: the interrupt disarms the queue as it fires */
 	unsigned polls, armed_polls, arm_calls, disarm_calls;
 	unsigned last_budget;
 	unsigned irq_errors;           /* eventfd_write failures (checked in teardown) */
@@ -85,8 +87,10 @@ static bool fd_readable(int fd)
 static void arrive(struct fake_queue *q, unsigned n)
 {
 	q->pending += n;
-	if (n && q->armed)
+	if (n && q->armed) {
 		raise_irq(q);
+		q->armed = !q->automask;
+	}
 }
 
 static unsigned q_poll(void *arg, unsigned budget)
@@ -582,6 +586,77 @@ static void stale_signal_is_drained(void **state)
 	assert_int_equal(h.stats.spurious_wakeups, 0);
 }
 
+static const struct upci_kernel_ops *uncounted;
+static struct upci_kernel_ops counting;
+static unsigned nowait_reads; /* non-blocking eventfd reads: drains before an arm, consumes after a wake */
+
+static ssize_t counted_read_nowait(int fd, void *buf, size_t len)
+{
+	nowait_reads++; /* only the hybrid's own thread reads */
+	return uncounted->read_nowait(fd, buf, len);
+}
+
+/* 5b. cfg.automask: a sleep the interrupt ended needs no disarm, and the next arm no drain (the device
+ * masked the queue as it fired); after a timeout or upci_hybrid_forget() both are done again. */
+static void automask_skips_disarm_and_drain(void **state)
+{
+	struct fake_queue *q = *state;
+	struct upci_hybrid_cfg cfg = { .budget = 8, .idle_polls = 2, .sleep_timeout_ms = 5000, .automask = true };
+	struct upci_hybrid h;
+
+	uncounted = upci_kernel();
+	counting = *uncounted;
+	counting.read_nowait = counted_read_nowait;
+	upci_kernel_install(&counting);
+	nowait_reads = 0;
+	q->automask = true;
+	init_hybrid(&h, q, &cfg);
+
+	empty_steps(&h, 1);
+	waker_start(q, 1, 0);
+	step(&h, 0); /* drain (nothing known yet), arm, re-poll, sleep, woken: consume, no disarm */
+	waker_join(q);
+	assert_string_equal(q->log, "ppAp");
+	assert_int_equal(nowait_reads, 2);
+	assert_int_equal(q->disarm_calls, 0);
+	assert_false(q->armed);
+	step(&h, 1);
+
+	empty_steps(&h, 1);
+	waker_start(q, 1, 0);
+	step(&h, 0); /* no drain: the consume only */
+	waker_join(q);
+	assert_int_equal(nowait_reads, 3);
+	assert_int_equal(q->disarm_calls, 0);
+	assert_stats(&h, .wakeups = IS(2), .timeouts = IS(0));
+	step(&h, 1);
+
+	h.cfg.sleep_timeout_ms = 5;
+	empty_steps(&h, 1);
+	step(&h, 0); /* no drain; times out: disarmed by the hybrid */
+	assert_int_equal(nowait_reads, 3);
+	assert_int_equal(q->disarm_calls, 1);
+	empty_steps(&h, 1);
+	step(&h, 0); /* after a timeout: drained */
+	assert_int_equal(nowait_reads, 4);
+	assert_int_equal(q->disarm_calls, 2);
+
+	h.cfg.sleep_timeout_ms = 5000;
+	empty_steps(&h, 1);
+	waker_start(q, 1, 0);
+	step(&h, 0);
+	waker_join(q);
+	step(&h, 1);
+	assert_int_equal(nowait_reads, 6); /* drain + consume */
+	upci_hybrid_forget(&h);
+	h.cfg.sleep_timeout_ms = 5;
+	empty_steps(&h, 1);
+	step(&h, 0); /* forgotten: drained */
+	assert_int_equal(nowait_reads, 7);
+	assert_stats(&h, .wakeups = IS(3), .timeouts = IS(3), .spurious_wakeups = IS(0));
+	upci_kernel_install(uncounted);
+}
+
 /* 6. Adaptive: a busy window never sleeps; a quiet window sleeps at once. */
 static void adaptive_busy_then_idle(void **state)
 {
@@ -852,6 +927,7 @@ int main(void)
 		QUEUE_TEST(interrupt_wakes_the_sleep),
 		QUEUE_TEST(signal_without_packet_is_spurious),
 		QUEUE_TEST(stale_signal_is_drained),
+		QUEUE_TEST(automask_skips_disarm_and_drain),
 		QUEUE_TEST(adaptive_busy_then_idle),
 		QUEUE_TEST(adaptive_threshold_scales_with_rate),
 		QUEUE_TEST(adaptive_needs_a_full_window),
