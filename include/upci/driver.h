@@ -67,8 +67,8 @@ struct upci_drv_port {
 	int rx_vector[UPCI_PORT_MAX_QUEUES];
 	int link_vector;
 	unsigned vectors;
-	bool rx_automask;
 	uint8_t mac[6];
+	bool rx_automask;          /* after @mac, in its padding: the layout of 0.1 */
 };
 
 /**

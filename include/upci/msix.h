@@ -181,9 +181,10 @@ struct upci_hybrid_cfg {
 	unsigned idle_polls;       /* empty polls in a row before arming (64) */
 	int sleep_timeout_ms;      /* longest sleep before polling again anyway (100; -1: none) */
 	bool adaptive;             /* choose idle_polls from the recent packet rate */
-	uint64_t busy_rate_pps;    /* adaptive: at or above this rate never sleep (100000) */
 	bool automask;             /* the device masks the queue's interrupt as it fires (upci_drv_port.rx_automask):
-				    * after a wake-up no disarm, and no drain before the next arm */
+				    * after a wake-up no disarm, and no drain before the next arm. In the padding
+				    * after @adaptive: the struct's size and layout stay those of 0.1 */
+	uint64_t busy_rate_pps;    /* adaptive: at or above this rate never sleep (100000) */
 };
 
 /** struct upci_hybrid_stats - counters, for CPU-use and latency accounting. */
