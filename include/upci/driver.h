@@ -99,7 +99,8 @@ struct upci_drv_port {
  * @watchdog:    optional: look for queues the device no longer completes (descriptors it took, no write-back:
  *               a dead DMA path) and report each once, in one line and in @stats (dma_stalls). @now_ms is
  *               CLOCK_MONOTONIC_COARSE in ms: bound in time, not in calls. Called by the port layer from its
- *               periodic event check (once per UPCI_PORT_EVENT_CHECK bursts of a queue), when an rx wait times
+ *               periodic event check (once per UPCI_PORT_EVENT_CHECK bursts of a queue, at most once per
+ *               UPCI_PORT_WATCHDOG_MS), when an rx wait times
  *               out and from upci_port_stats(); never per packet, never after removal, one thread at a time
  *               (serialised with @stats), possibly while queue threads run bursts.
  */

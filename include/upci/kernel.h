@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,6 +29,8 @@ extern "C" {
  *            nothing is there. The vector eventfds are blocking (a wait without timeout is one read(2));
  *            their drains use this (preadv2 with RWF_NOWAIT; poll(2) with a zero timeout, then read(2), on a
  *            kernel that refuses RWF_NOWAIT for the file).
+ * @clock_gettime: clock_gettime(2) (the vDSO: no system call for the coarse and monotonic clocks), for the
+ *            port layer's periodic checks, so a test can move time.
  *
  * A fake may leave an entry NULL only if the code under test never calls it.
  */
@@ -49,6 +52,7 @@ struct upci_kernel_ops {
 	long (*sysconf)(int name);
 	ssize_t (*write)(int fd, const void *buf, size_t len);
 	ssize_t (*read_nowait)(int fd, void *buf, size_t len);
+	int (*clock_gettime)(clockid_t clock, struct timespec *ts);
 };
 
 /** upci_kernel_real_ops() - the table of real system calls (the default). */

@@ -39,6 +39,13 @@ extern "C" {
  * milliseconds and spends well under 1% of its time looking.
  */
 #define UPCI_PORT_EVENT_CHECK 4096
+/*
+ * The driver's watchdog (a dead-DMA check that reads device registers) runs from those checks and from wait
+ * timeouts at most once per this many milliseconds (upci_port_stats() runs it always). Under TCG each
+ * register read stops the other vCPUs' device work: at one run per 4096 empty polls (about 1 kHz) the
+ * watchdog's 15 reads cost a busy forwarder a measurable part of its rate.
+ */
+#define UPCI_PORT_WATCHDOG_MS 100
 
 struct upci_port;
 

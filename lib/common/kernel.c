@@ -88,6 +88,7 @@ static const struct upci_kernel_ops real_ops = {
 	.sysconf = sysconf,
 	.write = write,
 	.read_nowait = real_read_nowait,
+	.clock_gettime = clock_gettime,
 };
 
 static const struct upci_kernel_ops *current_ops = &real_ops;

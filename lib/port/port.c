@@ -67,6 +67,7 @@ struct upci_port {
 	int event_fd;                 /* epoll over the device's REQ/ERR fd and gone_fd */
 	pthread_mutex_t event_lock;   /* one thread at a time processes events (trylock: never waits) */
 	pthread_mutex_t watch_lock;   /* one thread at a time in the driver's watchdog and stats ops */
+	uint64_t watched_ms;          /* when the watchdog last ran (under watch_lock); 0: never */
 };
 
 static const char *const mode_names[] = { "poll", "interrupt", "hybrid" };
@@ -128,19 +129,35 @@ int upci_port_process_events(struct upci_port *port)
 	return removed(port) ? -ENODEV : 0;
 }
 
-/* The driver's dead-DMA watchdog (optional op), under watch_lock: @wait false: skip it when another thread is in. */
-static void run_watchdog(struct upci_port *port, bool wait)
+/* CLOCK_MONOTONIC_COARSE in ms, through the seam (the vDSO: no syscall); at least 1. */
+static uint64_t coarse_ms(void)
 {
-	struct timespec ts;
+	struct timespec ts = { 0 };
+
+	(void)upci_kernel()->clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
+}
+
+/*
+ * The driver's dead-DMA watchdog (optional op), under watch_lock. @always (stats): wait for the lock and run.
+ * Else (the periodic checks, wait timeouts): skip it when another thread is in, or when it ran less than
+ * UPCI_PORT_WATCHDOG_MS ago.
+ */
+static void run_watchdog(struct upci_port *port, bool always)
+{
+	uint64_t now;
 
 	if (!port->ops->watchdog || removed(port))
 		return;
-	if (!wait && pthread_mutex_trylock(&port->watch_lock))
+	if (!always && pthread_mutex_trylock(&port->watch_lock))
 		return;
-	if (wait)
+	if (always)
 		pthread_mutex_lock(&port->watch_lock);
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts); /* the vDSO's coarse clock: no syscall */
-	port->ops->watchdog(port->priv, (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+	now = coarse_ms();
+	if (always || !port->watched_ms || now - port->watched_ms >= UPCI_PORT_WATCHDOG_MS) {
+		port->watched_ms = now;
+		port->ops->watchdog(port->priv, now);
+	}
 	pthread_mutex_unlock(&port->watch_lock);
 }
 

@@ -833,33 +833,66 @@ static void open_start_rx_tx_close(void **state)
  * no pool, a pool of another IOMMU context, a buffer that is not the start of one of the named pool's, bad
  * lengths. The good frames of the same burst go.
  */
-/* The driver's watchdog runs off the data path: per UPCI_PORT_EVENT_CHECK bursts of a queue, on stats, on wait timeouts. */
+static const struct upci_kernel_ops *real_clock_ops;
+static struct upci_kernel_ops fake_clock_ops;
+static uint64_t fake_now_ms = 5000;
+
+static int fake_clock(clockid_t clock, struct timespec *ts)
+{
+	(void)clock;
+	ts->tv_sec = (time_t)(fake_now_ms / 1000);
+	ts->tv_nsec = (long)(fake_now_ms % 1000) * 1000000;
+	return 0;
+}
+
+/* @n bursts of rx queue 0 (@rx) or tx queue 1, each returning 0. */
+static void empty_bursts(struct upci_port *port, bool rx, unsigned n)
+{
+	struct upci_pkt p[2];
+
+	for (unsigned i = 0; i < n; i++)
+		assert_int_equal(rx ? upci_port_rx_burst(port, 0, p, 2) : upci_port_tx_burst(port, 1, p, 0), 0);
+}
+
+/*
+ * The driver's watchdog runs off the data path: from the check every UPCI_PORT_EVENT_CHECK bursts of a queue
+ * and from wait timeouts, at most once per UPCI_PORT_WATCHDOG_MS (the clock is the test's); always on stats.
+ */
 static void watchdog_runs_from_the_periodic_checks(void **state)
 {
 	struct world *w = *state;
 	struct upci_port *port = open_port(w, UPCI_PORT_INTERRUPT);
 	struct upci_port_stats st;
-	struct upci_pkt p[2];
-	unsigned before;
 
+	real_clock_ops = upci_kernel();
+	fake_clock_ops = *real_clock_ops;
+	fake_clock_ops.clock_gettime = fake_clock;
+	upci_kernel_install(&fake_clock_ops);
 	assert_int_equal(S.watchdogs, 0); /* open and start: none */
 	assert_int_equal(upci_port_stats(port, &st), 0);
 	assert_int_equal(S.watchdogs, 1);
-	for (unsigned i = 1; i < UPCI_PORT_EVENT_CHECK; i++) /* bursts between two checks cost no watchdog call */
-		assert_int_equal(upci_port_rx_burst(port, 0, p, 2), 0);
+	fake_now_ms += UPCI_PORT_WATCHDOG_MS;
+	empty_bursts(port, true, UPCI_PORT_EVENT_CHECK - 1); /* bursts between two checks cost no watchdog call */
 	assert_int_equal(S.watchdogs, 1);
-	assert_int_equal(upci_port_rx_burst(port, 0, p, 2), 0); /* the 4096th: the periodic check */
+	empty_bursts(port, true, 1); /* the 4096th: the periodic check, the period is over: it runs */
 	assert_int_equal(S.watchdogs, 2);
-	for (unsigned i = 0; i < UPCI_PORT_EVENT_CHECK - 1; i++)
-		assert_int_equal(upci_port_tx_burst(port, 1, p, 0), 0);
+	empty_bursts(port, true, UPCI_PORT_EVENT_CHECK); /* the next check, within the period: skipped */
 	assert_int_equal(S.watchdogs, 2);
-	assert_int_equal(upci_port_tx_burst(port, 1, p, 0), 0);
+	fake_now_ms += UPCI_PORT_WATCHDOG_MS - 1;
+	empty_bursts(port, false, UPCI_PORT_EVENT_CHECK); /* tx bursts check too; 1 ms short of the period */
+	assert_int_equal(S.watchdogs, 2);
+	fake_now_ms += 1;
+	empty_bursts(port, false, UPCI_PORT_EVENT_CHECK);
 	assert_int_equal(S.watchdogs, 3);
-	before = S.watchdogs;
+	assert_int_equal(upci_port_rx_wait(port, 0, 0), 0); /* a timeout within the period: skipped */
+	assert_int_equal(S.watchdogs, 3);
+	fake_now_ms += UPCI_PORT_WATCHDOG_MS;
 	assert_int_equal(upci_port_rx_wait(port, 0, 1), 0); /* nothing arrived: a timeout checks too */
-	assert_int_equal(S.watchdogs, before + 1);
-	assert_int_equal(upci_port_rx_wait(port, 0, 0), 0);
-	assert_int_equal(S.watchdogs, before + 2);
+	assert_int_equal(S.watchdogs, 4);
+	assert_int_equal(S.watch_ms, fake_now_ms + 1);
+	assert_int_equal(upci_port_stats(port, &st), 0); /* stats: always */
+	assert_int_equal(S.watchdogs, 5);
+	upci_kernel_install(real_clock_ops);
 }
 
 static void tx_refuses_what_the_device_cannot_reach(void **state)
