@@ -6,7 +6,4 @@
 set -u
 vmrun=$1 arch=$2 kernel=$3 bin=$4 fwd=$5 frames=${6:-100000} l2fwd=${7:-}
 here=$(cd "$(dirname "$0")" && pwd)
-# The aarch64 guest (TCG emulating another architecture) is the slower one: meson gives it 900 s.
-timeout=600
-[ "$arch" = x86_64 ] || timeout=850
-exec "$vmrun" --arch "$arch" --kernel "$kernel" --nics 4 --hugepages 128 --timeout "$timeout" -- sh "$here/guest/dpdk.sh" "$bin" "$fwd" "$frames" "$l2fwd"
+exec "$vmrun" --arch "$arch" --kernel "$kernel" --nics 4 --hugepages 128 --timeout 600 -- sh "$here/guest/dpdk.sh" "$bin" "$fwd" "$frames" "$l2fwd"

@@ -24,8 +24,7 @@ eal="-l 0-1 -n 1 --in-memory --no-pci --iova-mode=va -m 64 --log-level=lib.eal:e
 "$fwd" $eal -- --timeout-ms 20000 "$a" "$b" >> "$log" 2>&1 &
 pid=$!
 i=0
-# rte_eal_init() alone takes 10-11 s in the x86_64 TCG guest; up to 120 s here (the aarch64 guest is slower).
-while ! grep -q "sleeping on rx vectors" "$log" && kill -0 "$pid" 2>/dev/null && [ $i -lt 1200 ]; do
+while ! grep -q "sleeping on rx vectors" "$log" && kill -0 "$pid" 2>/dev/null && [ $i -lt 300 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
