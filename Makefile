@@ -39,15 +39,19 @@ $(TSAN_BUILD)/build.ninja:
 $(FUZZ_BUILD)/build.ninja:
 	CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true -Dvm_tests=false -Db_lundef=false -Ddpdk=disabled -Dverbs=disabled
 
-# The aarch64 cross build: static binaries for the arm64 test guest (vmrun --arch aarch64), json-c from an arm64
-# sysroot of Debian packages under the cache. Its tests: the VM suite in the aarch64 guest, and the unit tests
-# as arm64 binaries under qemu-aarch64-static.
-$(ARM_BUILD)/build.ninja:
-	cross=$$(test/vm/cross/sysroot-aarch64) && meson setup $(ARM_BUILD) $(MESON_OPTS) \
-		--cross-file test/vm/cross/aarch64-linux-gnu.ini --cross-file "$$cross" \
-		-Dnuma=disabled -Ddpdk=disabled -Dverbs=disabled
-
-build-aarch64: deps $(ARM_BUILD)/build.ninja
+# The aarch64 cross build: static binaries for the arm64 test guest (vmrun --arch aarch64), and DPDK's and
+# rdma-core's programs linked dynamically, against an arm64 root of Debian packages under the cache
+# (test/vm/cross/sysroot-aarch64), which the guest gets as its /usr. Its tests: the VM suite in the aarch64
+# guest, and the unit tests as arm64 binaries under qemu-aarch64-static. The root's directory follows its
+# package list: a build configured against another root (or none) is configured anew.
+build-aarch64: deps
+	@cross=$$(test/vm/cross/sysroot-aarch64) && \
+	if [ ! -f $(ARM_BUILD)/build.ninja ] || [ "$$(cat $(ARM_BUILD)/.upci-cross 2>/dev/null)" != "$$cross" ]; then \
+		echo "== configuring $(ARM_BUILD)/ against $$cross"; \
+		rm -rf $(ARM_BUILD) && meson setup $(ARM_BUILD) $(MESON_OPTS) \
+			--cross-file test/vm/cross/aarch64-linux-gnu.ini --cross-file "$$cross" -Dnuma=disabled && \
+		echo "$$cross" > $(ARM_BUILD)/.upci-cross; \
+	fi
 	@echo "== cross-building for aarch64 in $(ARM_BUILD)/"
 	ninja -C $(ARM_BUILD)
 

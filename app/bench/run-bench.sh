@@ -5,8 +5,9 @@
 # its baseline, then on vfio-pci for DPDK and upci), counts the driver's instructions per packet on the
 # host with callgrind, and writes RESULTS/bench.json, the table, and the CDF plots.
 # --arch aarch64 runs the same measurements in the arm64 guest (SMMUv3 + GICv3 ITS) from the cross build
-# (build-aarch64/): no DPDK baseline there (libdpdk-dev is amd64 here) and no callgrind count (that runs the
-# x86 binary on the host, which says nothing about arm64 code).
+# (build-aarch64/; DPDK's and rdma-core's programs run against the arm64 root of Debian packages the guest
+# gets as its /usr, test/vm/cross/sysroot-aarch64), with no callgrind count (that runs the x86 binary on the
+# host, which says nothing about arm64 code).
 #
 # usage: app/bench/run-bench.sh [--quick] [--arch x86_64|aarch64] [--kernel stable|iommufd] [--results DIR]
 set -euo pipefail

@@ -58,6 +58,10 @@ expect 2 "an unknown architecture is refused" --arch sparc64 -- /bin/true
 expect 0 "the guest has the architecture asked for" --kernel iommufd -- sh -c 'uname -m; echo "arch=$UPCI_VM_ARCH"'
 grep_out "^$arch\$" "uname -m in the guest says $arch"
 grep_out "^arch=$arch\$" "UPCI_VM_ARCH tells the command the architecture"
+# Dynamically linked programs of the guest's architecture run from its /usr: the host's (x86_64), the cross
+# build's arm64 root of Debian packages (aarch64, test/vm/cross/sysroot-aarch64).
+expect 0 "a dynamically linked program of the guest's /usr runs (iproute2's ip -V)" --kernel iommufd -- /usr/bin/ip -V
+grep_out "iproute2" "ip -V names iproute2"
 
 # A wedged boot (the test hook stands in for the QEMU TCG wedge) boots once more where stdout is not a
 # terminal (here: a pipe); the command's status is the second boot's, the first boot's output only comments.

@@ -35,7 +35,7 @@ if [ "$up" != 0 ] && grep -q "Cannot init alarm" "$log"; then
 	# iommufd kernel's fragment has it; vmrun builds that kernel when a prebuilt image lacks it) cannot run any
 	# EAL application.
 	sed 's/^/# /' "$log"
-	echo "ok 1 - dpdk_fwd_power on $(uname -r) # SKIP this kernel has no timerfd (CONFIG_TIMERFD): rte_eal_init() cannot init its alarm; rebuild it from test/vm/kernel/fragment-iommufd-x86_64.config"
+	echo "ok 1 - dpdk_fwd_power on $(uname -r) # SKIP this kernel has no timerfd (CONFIG_TIMERFD): rte_eal_init() cannot init its alarm; rebuild it from test/vm/kernel/fragment-iommufd-$UPCI_VM_ARCH.config"
 	echo "1..1"
 	exit 0
 fi
