@@ -283,7 +283,9 @@ static void init_tx(struct e1000e *nic)
 /* Step 10: all five causes to their own MSI-X vector (as Linux's e1000_configure_msix), throttling. */
 static void route_interrupts(struct e1000e *nic)
 {
-	uint32_t ivar = E1000E_IVAR_TX_EVERY_WB, queue_causes = 0;
+	/* Not IVAR.TX_EVERY_WB (Linux sets it): the rings read DD only on a burst's RS descriptor, and QEMU writes
+	 * every descriptor back when it is set (one DMA more per frame, through the IOMMU). */
+	uint32_t ivar = 0, queue_causes = 0;
 
 	for (unsigned v = 0; v < E1000E_MSIX_VECTORS; v++) {
 		ivar |= e1000e_ivar(e1000e_vector_routes[v].ivar, v);
