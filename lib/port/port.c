@@ -67,7 +67,7 @@ struct upci_port {
 	int event_fd;                 /* epoll over the device's REQ/ERR fd and gone_fd */
 	pthread_mutex_t event_lock;   /* one thread at a time processes events (trylock: never waits) */
 	pthread_mutex_t watch_lock;   /* one thread at a time in the driver's watchdog and stats ops */
-	uint64_t watched_ms;          /* when the watchdog last ran (under watch_lock); 0: never */
+	uint64_t watch_due_ms;        /* the periodic watchdog's next run, at or after this (under watch_lock) */
 };
 
 static const char *const mode_names[] = { "poll", "interrupt", "hybrid" };
@@ -129,13 +129,13 @@ int upci_port_process_events(struct upci_port *port)
 	return removed(port) ? -ENODEV : 0;
 }
 
-/* CLOCK_MONOTONIC_COARSE in ms, through the seam (the vDSO: no syscall); at least 1. */
+/* CLOCK_MONOTONIC_COARSE in ms, through the seam (the vDSO: no syscall). */
 static uint64_t coarse_ms(void)
 {
 	struct timespec ts = { 0 };
 
 	(void)upci_kernel()->clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /*
@@ -154,8 +154,8 @@ static void run_watchdog(struct upci_port *port, bool always)
 	if (always)
 		pthread_mutex_lock(&port->watch_lock);
 	now = coarse_ms();
-	if (always || !port->watched_ms || now - port->watched_ms >= UPCI_PORT_WATCHDOG_MS) {
-		port->watched_ms = now;
+	if (always || now >= port->watch_due_ms) {
+		port->watch_due_ms = now + UPCI_PORT_WATCHDOG_MS;
 		port->ops->watchdog(port->priv, now);
 	}
 	pthread_mutex_unlock(&port->watch_lock);
@@ -582,8 +582,8 @@ int upci_port_rx_wait(struct upci_port *port, unsigned q, int timeout_ms)
 	rc = sleep_on(port, fd, timeout_ms);
 	if (rc == 1 && port->dp.rx_automask)
 		atomic_store_explicit(&r->signal_clean, true, memory_order_relaxed); /* consumed, and masked by it */
-	else if (!removed(port))
-		port->ops->rx_disarm(r->drv);
+	else
+		upci_port_rx_disarm(port, q);
 	if (rc < 0)
 		return rc;
 	if (rc) {
