@@ -27,7 +27,15 @@
 #include "upci/log.h"
 #include "upci/port.h"
 
-enum { HDR = 14 + 20 + 8, META = 12, BATCH = 32, WINDOW = 256 };
+/*
+ * WINDOW: frames in flight (sent - counted) before the sender waits, across both rx queues. One rx ring must
+ * always have room for all of them, or a lagging queue fills its ring, QEMU queues the frames, and its hub
+ * reorders a flow: a flush (an RDT write) delivers the hub port's queue (newer frames) before the NIC's own
+ * queue (older ones; net/net.c qemu_flush_or_purge_queued_packets). In flight at most WINDOW + BATCH - 1 = 159,
+ * plus at most 64 descriptors the driver has not refilled yet (it refills in batches of up to 32, after a
+ * burst): 223 of the RING - 1 = 255 the device can use.
+ */
+enum { HDR = 14 + 20 + 8, META = 12, BATCH = 32, RING = 256, WINDOW = 128 };
 
 static unsigned frame_len(uint32_t seq)
 {
@@ -163,7 +171,7 @@ static void *rx_thread(void *arg)
 
 static int open_nic(const char *bdf, enum upci_port_mode mode, struct upci_port **nic)
 {
-	struct upci_port_cfg cfg = { .mode = mode, .rx_ring_size = 256, .tx_ring_size = 256, .wait_timeout_ms = 50,
+	struct upci_port_cfg cfg = { .mode = mode, .rx_ring_size = RING, .tx_ring_size = RING, .wait_timeout_ms = 50,
 				     .hybrid = { .idle_polls = 32 } };
 	int rc = upci_port_open(bdf, &cfg, nic);
 
