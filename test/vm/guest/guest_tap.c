@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "guest_tap.h"
+#include "upci/log.h"
 
 static int n_checks, n_failed;
 
@@ -27,6 +28,20 @@ int tap_done(void)
 {
 	printf("1..%d\n", n_checks);
 	return n_failed != 0;
+}
+
+void tap_log(enum upci_log_level level, const char *line, void *arg)
+{
+	(void)level, (void)arg;
+	printf("# %s\n", line);
+	fflush(stdout);
+}
+
+/* Every guest test program: the library's lines are TAP diagnostics on stdout, where the console puts them
+ * anyway (the guest's stderr reaches the host on the same stream). */
+__attribute__((constructor)) static void tap_log_install(void)
+{
+	upci_log_set_sink(tap_log, NULL);
 }
 
 uint64_t now_ns(void)

@@ -6,10 +6,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "upci/log.h"
+
 /* Print "ok N - ..." or "not ok N - ..."; return @ok. */
 bool check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print the plan ("1..N"); return the exit status (0 when every check passed). */
 int tap_done(void);
+/* The library's log sink of every guest test program (installed before main): "# LINE" on stdout, a TAP
+ * diagnostic. A test that installs a sink of its own puts this one back. */
+void tap_log(enum upci_log_level level, const char *line, void *arg);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t now_ns(void);
 

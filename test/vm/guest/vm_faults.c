@@ -522,7 +522,7 @@ static int cmd_absent(const char *bdf)
 
 	upci_log_set_sink(sink, NULL);
 	rc = upci_port_open(bdf, NULL, &p);
-	upci_log_set_sink(NULL, NULL);
+	upci_log_set_sink(tap_log, NULL);
 	last_line[strcspn(last_line, "\n")] = '\0';
 	printf("# %s\n", last_line);
 	check(rc == -ENODEV && !p && lines == 1 && strstr(last_line, bdf),
@@ -538,7 +538,7 @@ static int cmd_nonviable(const char *bdf, const char *other)
 	lines = 0;
 	upci_log_set_sink(sink, NULL);
 	rc = upci_port_open(bdf, NULL, &p);
-	upci_log_set_sink(NULL, NULL);
+	upci_log_set_sink(tap_log, NULL);
 	last_line[strcspn(last_line, "\n")] = '\0';
 	printf("# %s\n", last_line);
 	check(rc == -EBUSY && !p && lines == 1 && strstr(last_line, bdf) && strstr(last_line, "not viable") &&

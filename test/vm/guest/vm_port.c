@@ -259,7 +259,7 @@ static int cmd_deaddma(const char *src_bdf, const char *sink_bdf)
 	upci_iommu_put(ctx);
 	check(logs.lines == logs.stalls, "no other library line (%u lines, %u of them stall lines)", logs.lines,
 	      logs.stalls);
-	upci_log_set_sink(NULL, NULL);
+	upci_log_set_sink(tap_log, NULL);
 	return tap_done();
 }
 
@@ -292,7 +292,7 @@ static int cmd_pair(const char *a_bdf, const char *b_bdf, uint32_t frames, bool 
 		      got[0], frames, sa, sb, logs.stalls);
 	upci_port_close(a);
 	upci_port_close(b);
-	upci_log_set_sink(NULL, NULL);
+	upci_log_set_sink(tap_log, NULL);
 	return tap_done();
 }
 
