@@ -5,7 +5,6 @@
 #include <time.h>
 
 #include "guest_tap.h"
-#include "upci/log.h"
 
 static int n_checks, n_failed;
 

@@ -132,8 +132,7 @@ static struct {
 
 static void on_log(enum upci_log_level level, const char *line, void *arg)
 {
-	(void)level, (void)arg;
-	printf("# %s\n", line);
+	tap_log(level, line, arg); /* shown as before, then counted */
 	logs.lines++;
 	if (strstr(line, " stalled: ")) {
 		if (logs.stalls < 4)
